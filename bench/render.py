@@ -1,0 +1,101 @@
+"""Terminal rendering of a run summary (rich tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _interval(acc: dict[str, Any] | None) -> tuple[str, str]:
+    if not acc:
+        return "n/a", ""
+    return (
+        f"{acc['value']:.1%} ({acc['successes']}/{acc['n']})",
+        f"{acc['ci_low']:.1%} - {acc['ci_high']:.1%}",
+    )
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def render_summary(summary: dict[str, Any], console: Console) -> None:
+    backend = summary.get("backend", "")
+    title = (
+        f"run {summary['run_id']}  [{summary['status']}]  "
+        f"{summary.get('model', '')} / {summary.get('strategy', '')} / {summary.get('policies', '')}"
+    )
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI (Wilson)", justify="right")
+    multi, multi_ci = _interval(summary.get("multi_policy_accuracy"))
+    binary, binary_ci = _interval(summary.get("binary_accuracy"))
+    table.add_row("multi-policy accuracy", multi, multi_ci)
+    table.add_row("binary accuracy", binary, binary_ci)
+    table.add_row("macro-F1", _pct(summary.get("macro_f1")), "")
+    table.add_row("false-positive rate", _pct(summary.get("false_positive_rate")), "")
+    table.add_row("false-negative rate", _pct(summary.get("false_negative_rate")), "")
+    table.add_row("samples", f"{summary.get('completed', 0)} of {summary.get('samples', 0)}", "")
+    table.add_row("parse failures", str(summary.get("parse_failures", 0)), "")
+    table.add_row("errors", str(summary.get("errors", 0)), "")
+    sph = summary.get("samples_per_hour")
+    table.add_row("samples/hour", "n/a" if sph is None else f"{sph:,.0f}", "")
+    lat = summary.get("latency_seconds") or {}
+    table.add_row(
+        "latency per sample p50/p90/p99",
+        " / ".join(_secs(lat.get(k)) for k in ("p50", "p90", "p99")),
+        "",
+    )
+    rlat = summary.get("request_latency_seconds") or {}
+    table.add_row(
+        "latency per request p50/p90/p99",
+        " / ".join(_secs(rlat.get(k)) for k in ("p50", "p90", "p99")),
+        "",
+    )
+    tps = summary.get("tokens_per_second") or {}
+    tokens = summary.get("tokens") or {}
+    table.add_row(
+        "tokens prompt / completion",
+        f"{tokens.get('prompt', 0):,} / {tokens.get('completion', 0):,}",
+        "",
+    )
+    if tps.get("prompt") is not None:
+        table.add_row(
+            "tokens/s prompt / completion",
+            f"{tps['prompt']:,.0f} / {tps.get('completion') or 0:,.0f}",
+            "",
+        )
+    table.add_row("backend", "simulated server" if backend == "simulated" else str(backend), "")
+    console.print(table)
+
+    per_cat = summary.get("per_category") or {}
+    if per_cat:
+        cats = Table(
+            show_header=True, header_style="bold", title="per category", title_justify="left"
+        )
+        for col in ("category", "precision", "recall", "F1", "support", "TP", "FP", "FN", "TN"):
+            cats.add_column(col, justify="left" if col == "category" else "right")
+        for name, m in per_cat.items():
+            cats.add_row(
+                name,
+                _pct(m["precision"]),
+                _pct(m["recall"]),
+                _pct(m["f1"]),
+                str(m["support"]),
+                str(m["tp"]),
+                str(m["fp"]),
+                str(m["fn"]),
+                str(m["tn"]),
+            )
+        console.print(cats)
+    if backend == "simulated":
+        console.print("[dim]Figures come from the simulated server, not a model.[/dim]")

@@ -1,0 +1,214 @@
+"""``bench run``: options -> validated config -> one ``asyncio.run`` -> summary and exit code.
+
+Signals are handled here, the one place that owns a run's shutdown: the first Ctrl-C
+(or SIGTERM) stops dispatching and lets in-flight requests finish within the grace
+period; a second one cancels them at once.  Either way the store is flushed and the
+partial summary printed, and the exit code is 130.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import click
+import orjson
+from policybench.service.config import RunConfig, build_run_config
+from policybench.service.errors import InputError, PolicybenchError, RunError, StoreError
+from policybench.service.runner import Prepared, Run, RunResult, prepare
+
+from .cli import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BenchError,
+    _open_store,
+    _stderr_console,
+)
+
+_CONFIG_KEYS = (
+    "dataset",
+    "policies",
+    "strategy",
+    "model",
+    "base_url",
+    "concurrency",
+    "max_tokens",
+    "temperature",
+    "reasoning_effort",
+    "chain_of_thought",
+    "timeout",
+    "max_attempts",
+    "grace_period",
+    "limit",
+    "max_error_rate",
+)
+#: Options a resumed run may change: how it runs, not what it measures.
+_RESUMABLE_OVERRIDES = (
+    "base_url",
+    "concurrency",
+    "timeout",
+    "max_attempts",
+    "grace_period",
+    "max_error_rate",
+)
+
+
+def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
+    for key in ("sim_error_rate",):
+        if not 0.0 <= opts[key] <= 1.0:
+            raise BenchError(f"--sim-error-rate: {opts[key]} is not between 0 and 1", EXIT_USAGE)
+    if opts["sim_time_scale"] < 0:
+        raise BenchError("--sim-time-scale: must be >= 0", EXIT_USAGE)
+    if opts["sim_max_num_seqs"] < 1:
+        raise BenchError("--sim-max-num-seqs: must be >= 1", EXIT_USAGE)
+    return {
+        "error_rate": opts["sim_error_rate"],
+        "seed": opts["sim_seed"],
+        "time_scale": opts["sim_time_scale"],
+        "max_num_seqs": opts["sim_max_num_seqs"],
+    }
+
+
+def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
+    values = {k: opts[k] for k in _CONFIG_KEYS}
+    if opts["resume"]:
+        try:
+            row = store.get_run(opts["resume"])
+        except StoreError as exc:
+            raise BenchError(str(exc), EXIT_USAGE) from exc
+        stored = dict(row.config)
+        ctx = click.get_current_context()
+        for key in _RESUMABLE_OVERRIDES:
+            source = ctx.get_parameter_source(key)
+            if source not in (None, click.core.ParameterSource.DEFAULT):
+                stored[key] = values[key]
+        values = stored
+    elif opts["sim"]:
+        values["backend"] = "simulated"
+        values["sim"] = _sim_settings(opts)
+    return build_run_config(values)
+
+
+def run_command(opts: dict[str, Any]) -> int:
+    console = _stderr_console()
+    store = _open_store(opts["store"])
+    try:
+        try:
+            config = _build_config(opts, store)
+            prepared = prepare(config)
+        except InputError as exc:
+            raise BenchError(str(exc), EXIT_USAGE) from exc
+        api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
+        try:
+            result = _run_loop(_run_async(prepared, store, api_key, opts, console))
+        except RunError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            return EXIT_FAILURE
+        except PolicybenchError as exc:
+            raise BenchError(str(exc), EXIT_FAILURE) from exc
+        if result is None:
+            return EXIT_INTERRUPTED
+        _report(result, opts, console)
+        return {"success": EXIT_OK, "cancelled": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILURE)
+    finally:
+        store.close()
+
+
+def _report(result: RunResult, opts: dict[str, Any], console: Any) -> None:
+    from rich.console import Console
+
+    from .render import render_summary
+
+    if opts["as_json"]:
+        render_summary(result.summary, console)
+        sys.stdout.write(orjson.dumps(result.summary).decode() + "\n")
+        sys.stdout.flush()
+    else:
+        render_summary(result.summary, Console())
+    if result.status == "cancelled":
+        console.print(
+            f"[yellow]interrupted:[/yellow] resume with `bench run --resume {result.run_id}`"
+        )
+
+
+def _run_loop(coro: Any) -> Any:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is optional on some platforms
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+@contextlib.asynccontextmanager
+async def _backend(prepared: Prepared) -> AsyncIterator[Prepared]:
+    """Yield ``prepared`` pointed at its server: the in-process simulator when simulated."""
+    config = prepared.config
+    if config.backend != "simulated":
+        yield prepared
+        return
+    from .sim import SimConfig, serve_in_background
+
+    sim = config.sim or {}
+    sim_config = SimConfig(
+        datasets=(str(prepared.dataset_path),),
+        model=config.model,
+        error_rate=sim.get("error_rate", 0.0),
+        seed=sim.get("seed", 0),
+        time_scale=sim.get("time_scale", 1.0),
+        max_num_seqs=sim.get("max_num_seqs", 256),
+    )
+    async with serve_in_background(sim_config) as (url, _app):
+        yield dataclasses.replace(prepared, config=config.model_copy(update={"base_url": url}))
+
+
+async def _run_async(
+    prepared: Prepared, store: Any, api_key: str | None, opts: dict[str, Any], console: Any
+) -> RunResult | None:
+    from policybench.service.observer import Observers
+
+    from .progress import ProgressObserver
+
+    observers = [] if opts["no_progress"] else [ProgressObserver(console)]
+    async with _backend(prepared) as ready:
+        run = Run(
+            ready, store, api_key=api_key, observer=Observers(observers), resume=opts["resume"]
+        )
+        main_task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        presses = 0
+
+        def on_signal() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                console.print(
+                    f"\n[yellow]stopping:[/yellow] no new requests; waiting up to "
+                    f"{ready.config.grace_period:g}s for those in flight (Ctrl-C again to cancel them)"
+                )
+                run.request_stop("interrupted")
+            elif main_task is not None:
+                main_task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, on_signal)
+        try:
+            return await run.execute()
+        except asyncio.CancelledError:
+            if presses:
+                summary = run.summary(0.0, "cancelled")
+                _report(RunResult(run.run_id, "cancelled", summary), opts, console)
+                return None
+            raise
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)

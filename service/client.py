@@ -1,0 +1,160 @@
+"""The OpenAI-compatible HTTP client: one aiohttp session, orjson bodies, one attempt per call.
+
+Retries live in the dispatcher (:mod:`policybench.service.retry`); this module turns one
+HTTP exchange into a :class:`Completion` or raises a :class:`RequestError` carrying the
+status and headers.  The verdict is later read from ``content`` only; the reasoning
+(``reasoning_content`` in vLLM <= 0.11.0, ``reasoning`` in newer vLLM and Ollama) is kept
+apart so that no parser can read it by mistake.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from .errors import BadResponse, HTTPStatusError, RequestTimeout, TransportError
+from .retry import parse_retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """How to reach one server.  ``api_key`` never leaves this object (it is not in ``repr``)."""
+
+    base_url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 120.0
+    connect_timeout: float = 10.0
+    max_connections: int = 32
+    max_tokens: int | None = 2048
+    temperature: float | None = 0.0
+    reasoning_effort: str | None = None
+    #: Read proxies from the environment (costs two thread-pool hops per request in aiohttp).
+    trust_env: bool = False
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Completion:
+    """One answer: final ``content``, separate ``reasoning``, usage and timing."""
+
+    content: str | None
+    reasoning: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency: float
+
+
+class ChatClient:
+    """``POST {base}/chat/completions`` with one conversation per call."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+        self._url = settings.base_url.rstrip("/") + "/chat/completions"
+        self._session: aiohttp.ClientSession | None = None
+        base: dict[str, Any] = {"model": settings.model}
+        if settings.max_tokens is not None:
+            base["max_tokens"] = settings.max_tokens
+        if settings.temperature is not None:
+            base["temperature"] = settings.temperature
+        if settings.reasoning_effort is not None:
+            base["reasoning_effort"] = settings.reasoning_effort
+        base.update(settings.extra_body)
+        self._base_body = base
+        self._timeout = aiohttp.ClientTimeout(
+            total=settings.timeout, sock_connect=settings.connect_timeout
+        )
+
+    async def __aenter__(self) -> ChatClient:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.settings.api_key:
+            headers["Authorization"] = f"Bearer {self.settings.api_key}"
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.max_connections,
+            limit_per_host=self.settings.max_connections,
+            keepalive_timeout=60,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=headers,
+            timeout=self._timeout,
+            trust_env=self.settings.trust_env,
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def chat(self, system: str, user: str) -> Completion:
+        """One attempt.  Raises a :class:`RequestError` subclass on any failure."""
+        assert self._session is not None, "use `async with ChatClient(...)`"
+        body = dict(self._base_body)
+        body["messages"] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        data = orjson.dumps(body)
+        started = time.perf_counter()
+        try:
+            async with self._session.post(self._url, data=data) as resp:
+                raw = await resp.read()
+                if resp.status >= 400 or resp.status < 200:
+                    raise HTTPStatusError(
+                        resp.status,
+                        raw.decode("utf-8", "replace"),
+                        headers=resp.headers,
+                        retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+                    )
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise RequestTimeout(f"no answer within {self.settings.timeout:g}s") from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise TransportError(f"connection dropped mid-response: {exc}") from exc
+        except aiohttp.ClientResponseError as exc:
+            raise TransportError(f"bad HTTP response: {exc.message}", status=exc.status) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        latency = time.perf_counter() - started
+        return decode_completion(raw, latency)
+
+
+def decode_completion(raw: bytes, latency: float) -> Completion:
+    """Read a ``chat.completion`` body; :class:`BadResponse` if it is not one."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadResponse(f"body is not JSON: {raw[:120]!r}") from exc
+    try:
+        choice = obj["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise BadResponse(f"no choices[0].message in the body: {raw[:120]!r}") from exc
+    if not isinstance(message, dict):
+        raise BadResponse("choices[0].message is not an object")
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise BadResponse("choices[0].message.content is not a string")
+    reasoning = message.get("reasoning")
+    if reasoning is None:
+        reasoning = message.get("reasoning_content")
+    usage = obj.get("usage") or {}
+    return Completion(
+        content=content,
+        reasoning=reasoning if isinstance(reasoning, str) else None,
+        finish_reason=choice.get("finish_reason"),
+        prompt_tokens=_int(usage.get("prompt_tokens")),
+        completion_tokens=_int(usage.get("completion_tokens")),
+        latency=latency,
+    )
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,65 @@
+"""The run configuration: validated once at the edge into a frozen object, then passed down.
+
+Front ends (the CLI, the HTTP service, a matrix file) build a :class:`RunConfig` through
+:func:`build_run_config`, which turns pydantic's errors into a :class:`ConfigError` that
+names the field.  Nothing inside the engine reads the environment or argv.  The API key
+is not part of the config (configs are stored); it travels separately as a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+
+class RunConfig(BaseModel):
+    """Everything that defines a run (and is stored with it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str = Field(description="dataset file, or the name of a shipped set")
+    policies: str = Field("minimal", description="minimal|medium|verbose or a policy folder")
+    strategy: Literal["multi", "gauntlet"] = "multi"
+    model: str = "openai/gpt-oss-safeguard-20b"
+    base_url: str = "http://localhost:8000/v1"
+    concurrency: int = Field(32, ge=1, le=8192, description="requests in flight")
+    max_tokens: int | None = Field(2048, ge=1)
+    temperature: float | None = Field(0.0, ge=0.0, le=2.0)
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    chain_of_thought: bool = False
+    timeout: float = Field(120.0, gt=0, description="seconds per request attempt")
+    max_attempts: int = Field(4, ge=1, le=20)
+    grace_period: float = Field(30.0, ge=0, description="seconds in-flight requests get on Ctrl-C")
+    limit: int | None = Field(None, ge=1, description="only the first N samples")
+    max_error_rate: float | None = Field(
+        None, gt=0, le=1, description="abort when this share of samples has failed"
+    )
+    backend: str = Field("server", description="'simulated' or 'server'")
+    sim: dict[str, Any] | None = Field(None, description="simulator settings, when simulated")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+def build_run_config(values: dict[str, Any], source: str | None = None) -> RunConfig:
+    """Validate ``values`` into a :class:`RunConfig`; :class:`ConfigError` names the field."""
+    try:
+        return RunConfig.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "config"
+        raise ConfigError(field.replace("_", "-"), first["msg"], source) from exc

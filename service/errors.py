@@ -1,0 +1,139 @@
+"""One small exception hierarchy for the whole engine.
+
+Callers catch by branch: everything under :class:`InputError` is the user's input
+(exit code 2, nothing was sent or stored); :class:`RequestError` is one failed HTTP
+exchange, which the dispatcher turns into a retry or an error *record*, never a lost
+sample; :class:`RunError` aborts a run that is already under way (exit code 1).
+
+    PolicybenchError
+    ├── InputError                 bad input, found before any request (exit 2)
+    │   ├── DatasetError           file:line: field: problem
+    │   ├── PolicyError            a policy set that cannot be used
+    │   └── ConfigError            a bad option or config value
+    ├── RequestError               one failed request (status, headers, retryable)
+    │   ├── HTTPStatusError        the server answered with a non-2xx status
+    │   ├── TransportError         connection refused / reset / dropped mid-body
+    │   ├── RequestTimeout         no complete answer within the per-attempt timeout
+    │   └── BadResponse            2xx with a body that is not a usable completion
+    ├── RunError                   a run that cannot go on (exit 1)
+    │   └── ErrorBudgetExceeded    too many failed samples
+    └── StoreError                 the run store cannot be used
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class PolicybenchError(Exception):
+    """Base of every error policybench raises on purpose."""
+
+
+class InputError(PolicybenchError):
+    """The user's input is wrong; raised before any request is sent."""
+
+
+class DatasetError(InputError):
+    """A dataset that cannot be read, located as ``file:line: field: problem``."""
+
+    def __init__(self, path: str | Path, line: int | None, field: str | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.problem = problem
+        where = self.path if line is None else f"{self.path}:{line}"
+        what = f"{field}: {problem}" if field else problem
+        super().__init__(f"{where}: {what}")
+
+
+class PolicyError(InputError):
+    """A policy set that is missing, malformed or inconsistent."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ConfigError(InputError):
+    """A configuration value that fails validation; ``field`` names the option."""
+
+    def __init__(self, field: str, problem: str, source: str | None = None) -> None:
+        self.field = field
+        self.problem = problem
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}{field}: {problem}")
+
+
+class RequestError(PolicybenchError):
+    """One failed request attempt.  ``retryable`` and ``retry_after`` drive the retry policy."""
+
+    retryable: bool = False
+    kind: str = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.headers = dict(headers or {})
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class HTTPStatusError(RequestError):
+    """A non-2xx answer.  429 and 408/5xx are retryable, other 4xx are not."""
+
+    def __init__(
+        self,
+        status: int,
+        body: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.body = body[:500]
+        super().__init__(
+            f"HTTP {status}: {self.body}", status=status, headers=headers, retry_after=retry_after
+        )
+        self.retryable = status == 429 or status == 408 or status >= 500
+        self.kind = "rate_limited" if status == 429 else f"http_{status}"
+
+
+class TransportError(RequestError):
+    """The connection failed or was dropped before a complete answer arrived."""
+
+    retryable = True
+    kind = "connection"
+
+
+class RequestTimeout(RequestError):
+    """The attempt did not complete within its timeout."""
+
+    retryable = True
+    kind = "timeout"
+
+
+class BadResponse(RequestError):
+    """A 2xx answer whose body is not a usable completion (bad JSON, no choices)."""
+
+    retryable = True
+    kind = "bad_response"
+
+
+class RunError(PolicybenchError):
+    """A run that cannot continue."""
+
+
+class ErrorBudgetExceeded(RunError):
+    """More samples failed than the run's error budget allows."""
+
+
+class StoreError(PolicybenchError):
+    """The run store is unusable (wrong schema version, unknown run, locked)."""

@@ -1,0 +1,61 @@
+"""Observers: how the engine reports progress without printing.
+
+The CLI plugs in a rich progress bar, the metrics module a Prometheus exporter, the
+HTTP service an event stream.  Hooks run on the event loop and must be cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .records import RequestOutcome, SampleResult
+    from .runner import RunHandle
+    from .scoring import Scorer
+
+
+class RunObserver(Protocol):
+    def on_start(self, run: RunHandle) -> None: ...
+    def on_request(self, outcome: RequestOutcome) -> None: ...
+    def on_sample(self, result: SampleResult, scorer: Scorer) -> None: ...
+    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None: ...
+
+
+class BaseObserver:
+    """No-op implementations, to subclass."""
+
+    def on_start(self, run: RunHandle) -> None:
+        pass
+
+    def on_request(self, outcome: RequestOutcome) -> None:
+        pass
+
+    def on_sample(self, result: SampleResult, scorer: Scorer) -> None:
+        pass
+
+    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+        pass
+
+
+class Observers(BaseObserver):
+    """Fan one event out to several observers."""
+
+    def __init__(self, observers: Sequence[RunObserver]) -> None:
+        self._observers = tuple(observers)
+
+    def on_start(self, run: RunHandle) -> None:
+        for o in self._observers:
+            o.on_start(run)
+
+    def on_request(self, outcome: RequestOutcome) -> None:
+        for o in self._observers:
+            o.on_request(outcome)
+
+    def on_sample(self, result: SampleResult, scorer: Scorer) -> None:
+        for o in self._observers:
+            o.on_sample(result, scorer)
+
+    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+        for o in self._observers:
+            o.on_finish(run, summary)

@@ -1,0 +1,75 @@
+"""What every parser returns, and the checks every parser makes first.
+
+A parser turns a model's final answer (``content`` only: never the reasoning field) into
+a :class:`Verdict`: the set of violated categories, or a failure with a reason.  It never
+raises and never guesses "safe": an empty answer, a refusal, an answer cut off by the
+token limit or one that names no known label is a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+EMPTY = frozenset[str]()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Parsed answer: ``categories`` (violated set) or ``None`` with a ``reason``."""
+
+    categories: frozenset[str] | None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.categories is not None
+
+    @classmethod
+    def fail(cls, reason: str) -> Verdict:
+        return cls(None, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """What the prompt asked: the allowed categories and, for one-policy prompts, which one."""
+
+    categories: tuple[str, ...]
+    target: str | None = None
+
+    def normalise(self, name: str) -> str | None:
+        """Map a model's spelling of a category (case, spaces, hyphens) to its id."""
+        key = _norm(name)
+        for category in self.categories:
+            if _norm(category) == key:
+                return category
+        return None
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s\-_/]+", "_", name.strip().strip("`'\"*").lower())
+
+
+_REFUSAL = re.compile(
+    r"^\s*(i['’]?m sorry|i am sorry|sorry,|i can(?:['’]?t|not) (?:help|assist|comply|classify)"
+    r"|i won['’]?t (?:help|assist)|as an ai\b)",
+    re.IGNORECASE,
+)
+
+
+def precheck(content: str | None, finish_reason: str | None) -> Verdict | None:
+    """The failures every format shares; ``None`` when the text should be parsed."""
+    if content is None or not content.strip():
+        if finish_reason == "length":
+            return Verdict.fail("cut off by the token limit before an answer")
+        return Verdict.fail("empty answer")
+    if _REFUSAL.match(content):
+        return Verdict.fail("refusal")
+    return None
+
+
+def single(ctx: ParseContext, violated: bool) -> Verdict:
+    """Verdict of a one-policy prompt."""
+    if ctx.target is None:
+        return Verdict.fail("a yes/no answer to a prompt with several policies")
+    return Verdict(frozenset((ctx.target,)) if violated else EMPTY)

@@ -1,0 +1,125 @@
+"""What one request and one sample leave behind, and their stored (JSON) form.
+
+A stored record carries everything scoring needs (gold labels included), so reports,
+comparisons and rescoring work from the store alone, without the dataset file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .datasets import Sample
+from .parsers import Verdict
+from .scoring import Gold, Scorer
+
+RECORD_SCHEMA = 1
+
+
+@dataclass(slots=True)
+class RequestOutcome:
+    """One request of a sample, after its retries: an answer or an error."""
+
+    key: str
+    content: str | None = None
+    reasoning: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    verdict: Verdict | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "key": self.key,
+            "content": self.content,
+            "reasoning": self.reasoning,
+            "finish_reason": self.finish_reason,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency": self.latency,
+            "attempts": self.attempts,
+            "error": self.error,
+            "error_kind": self.error_kind,
+            "verdict": None if v is None or v.categories is None else sorted(v.categories),
+            "reason": None if v is None else v.reason,
+        }
+
+
+@dataclass(slots=True)
+class SampleResult:
+    sample: Sample
+    seq: int
+    outcome: str
+    verdict: Verdict
+    latency: float
+    parts: list[RequestOutcome] = field(default_factory=list)
+
+    @property
+    def gold(self) -> Gold:
+        s = self.sample
+        return Gold(s.labels, s.unsafe, s.unknown)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(p.prompt_tokens or 0 for p in self.parts)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(p.completion_tokens or 0 for p in self.parts)
+
+    def to_json(self) -> bytes:
+        s = self.sample
+        return orjson.dumps(
+            {
+                "schema": RECORD_SCHEMA,
+                "sample_id": s.id,
+                "seq": self.seq,
+                "source": s.source,
+                "gold": {
+                    "labels": None if s.labels is None else sorted(s.labels),
+                    "unsafe": s.unsafe,
+                    "unknown": sorted(s.unknown),
+                },
+                "predicted": None
+                if self.verdict.categories is None
+                else sorted(self.verdict.categories),
+                "outcome": self.outcome,
+                "reason": self.verdict.reason,
+                "latency": self.latency,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "parts": [p.as_dict() for p in self.parts],
+            }
+        )
+
+
+def gold_of(record: dict[str, Any]) -> Gold:
+    g = record["gold"]
+    labels = g.get("labels")
+    return Gold(
+        None if labels is None else frozenset(labels),
+        g.get("unsafe"),
+        frozenset(g.get("unknown") or ()),
+    )
+
+
+def replay(record: dict[str, Any], scorer: Scorer) -> None:
+    """Add a stored record to a scorer exactly as the live run did."""
+    predicted = record.get("predicted")
+    scorer.add(
+        gold_of(record),
+        None if predicted is None else frozenset(predicted),
+        record["outcome"],
+        record.get("source", ""),
+        record.get("latency"),
+        [p["latency"] for p in record.get("parts", ()) if p.get("latency") is not None],
+        record.get("prompt_tokens") or 0,
+        record.get("completion_tokens") or 0,
+    )

@@ -1,0 +1,404 @@
+"""One run, start to finish: prepare (validate everything), dispatch, score, store, summarise.
+
+This module is the one place that owns a run's concurrency and shutdown.  Samples are
+streamed from the dataset; a request slot is taken *before* each request task is created,
+inside one ``asyncio.TaskGroup``, so in-flight work is bounded by ``concurrency`` and
+memory does not grow with the dataset.  :meth:`Run.request_stop` (Ctrl-C, SIGTERM, an
+API cancel) stops dispatching at once, gives in-flight requests ``grace_period`` seconds,
+then cancels them; samples without a finished record are simply re-sent on resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .client import ChatClient, ClientSettings
+from .config import RunConfig
+from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
+from .errors import ErrorBudgetExceeded, RequestError, StoreError
+from .limiter import Limiter
+from .observer import BaseObserver, RunObserver
+from .parsers import Verdict, parse
+from .policies import PolicySet, load_policy_set
+from .prompts import PromptOptions, user_content
+from .records import RequestOutcome, SampleResult, replay
+from .retry import RetryPolicy
+from .scoring import ERROR, PARSE_FAILURE, Gold, Scorer, outcome_of
+from .store import Store
+from .strategies import RequestSpec, Strategy, build_strategy
+from .writer import RecordWriter
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A config whose every input has been read and validated; nothing sent or stored yet."""
+
+    config: RunConfig
+    dataset_path: Path
+    dataset: DatasetInfo
+    policies: PolicySet
+    strategy: Strategy
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Read and validate the policies and the whole dataset.  Raises :class:`InputError`."""
+    policies = load_policy_set(config.policies)
+    path = resolve(config.dataset)
+    info = scan(path, frozenset(policies.categories))
+    strategy = build_strategy(
+        config.strategy, policies, PromptOptions(chain_of_thought=config.chain_of_thought)
+    )
+    return Prepared(config, path, info, policies, strategy)
+
+
+@dataclass(slots=True)
+class RunHandle:
+    """What observers may know about a run."""
+
+    run_id: str
+    config: RunConfig
+    dataset: DatasetInfo
+    policies: PolicySet
+    total: int
+    already_done: int
+    resumed: bool
+    limiter: Limiter
+    started_at: float = field(default_factory=time.time)
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    status: str
+    summary: dict[str, Any]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def git_revision() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+@dataclass(slots=True)
+class _Pending:
+    sample: Sample
+    seq: int
+    parts: list[RequestOutcome | None]
+    remaining: int
+    started: float
+
+
+class Run:
+    """A run bound to a store.  ``await run.execute()`` once; ``request_stop()`` from anywhere."""
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        store: Store,
+        *,
+        api_key: str | None = None,
+        observer: RunObserver | None = None,
+        resume: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.prepared = prepared
+        self.config = prepared.config
+        self.store = store
+        self.observer: RunObserver = observer or BaseObserver()
+        self._api_key = api_key
+        self._resume = resume
+        self.run_id = resume or run_id or new_run_id()
+        self.limiter = Limiter(self.config.concurrency)
+        self.scorer = Scorer(prepared.policies.categories)
+        self.retry = RetryPolicy(max_attempts=self.config.max_attempts)
+        self._stop = asyncio.Event()
+        self._stop_reason: str | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._writer: RecordWriter | None = None
+        self._budget_error: str | None = None
+        self.handle: RunHandle | None = None
+
+    # -- control ----------------------------------------------------------------------
+    def request_stop(self, reason: str = "cancelled") -> None:
+        """Stop dispatching now; in-flight requests get the grace period."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._stop.set()
+            self.limiter.close()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def _open(self) -> tuple[set[str], float]:
+        p = self.prepared
+        cfg = self.config
+        total = min(p.dataset.count, cfg.limit) if cfg.limit else p.dataset.count
+        if self._resume:
+            row = self.store.get_run(self._resume)
+            self.run_id = row.run_id
+            if row.dataset_fingerprint != p.dataset.fingerprint:
+                raise StoreError(
+                    f"run {row.run_id} was on dataset {row.dataset_fingerprint}, "
+                    f"{p.dataset_path} is {p.dataset.fingerprint}: not the same samples"
+                )
+            if row.policy_hash != p.policies.digest:
+                raise StoreError(f"run {row.run_id} used other policy texts ({row.policy_hash})")
+            done = self.store.recorded_ids(row.run_id)
+            for record in self.store.iter_records(row.run_id):
+                replay(record, self.scorer)
+            self.store.set_status(row.run_id, "started")
+            prior_seconds = row.dispatch_seconds
+        else:
+            self.store.create_run(
+                run_id=self.run_id,
+                config=cfg.model_dump(mode="json"),
+                dataset=str(p.dataset_path),
+                dataset_fingerprint=p.dataset.fingerprint,
+                samples_total=total,
+                policy_set=p.policies.name,
+                policy_hash=p.policies.digest,
+                model=cfg.model,
+                strategy=cfg.strategy,
+                backend=cfg.backend,
+                version=__version__,
+                git_rev=git_revision(),
+            )
+            done = set()
+            prior_seconds = 0.0
+        self.handle = RunHandle(
+            run_id=self.run_id,
+            config=cfg,
+            dataset=p.dataset,
+            policies=p.policies,
+            total=total,
+            already_done=len(done),
+            resumed=bool(self._resume),
+            limiter=self.limiter,
+        )
+        return done, prior_seconds
+
+    async def execute(self) -> RunResult:
+        done, prior_seconds = self._open()
+        assert self.handle is not None
+        self.observer.on_start(self.handle)
+        status = "success"
+        error: str | None = None
+        started = time.perf_counter()
+        try:
+            await self._dispatch(done)
+        except BaseException as exc:
+            status = (
+                "cancelled"
+                if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+                else "error"
+            )
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            if status == "success":
+                if self._budget_error:
+                    status, error = "error", self._budget_error
+                elif self._stop.is_set():
+                    status = "cancelled"
+            seconds = prior_seconds + elapsed
+            summary = self.summary(seconds, status)
+            self.store.set_status(
+                self.run_id, status, summary=summary, dispatch_seconds=seconds, error=error
+            )
+            self.observer.on_finish(self.handle, summary)
+        if self._budget_error:
+            raise ErrorBudgetExceeded(self._budget_error)
+        return RunResult(self.run_id, status, summary)
+
+    def summary(self, dispatch_seconds: float, status: str) -> dict[str, Any]:
+        assert self.handle is not None
+        cfg = self.config
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "status": status,
+            "samples": self.handle.total,
+        }
+        out.update(self.scorer.summary(dispatch_seconds))
+        out["backend"] = "simulated" if cfg.backend == "simulated" else cfg.base_url
+        out["model"] = cfg.model
+        out["strategy"] = cfg.strategy
+        out["policies"] = self.prepared.policies.name
+        out["dataset"] = str(self.prepared.dataset_path)
+        out["dataset_fingerprint"] = self.prepared.dataset.fingerprint
+        out["concurrency"] = cfg.concurrency
+        return out
+
+    # -- dispatch ---------------------------------------------------------------------
+    async def _dispatch(self, done: set[str]) -> None:
+        cfg = self.config
+        specs = self.prepared.strategy.plan()
+        settings = ClientSettings(
+            base_url=cfg.base_url,
+            model=cfg.model,
+            api_key=self._api_key,
+            timeout=cfg.timeout,
+            max_connections=cfg.concurrency,
+            max_tokens=cfg.max_tokens,
+            temperature=cfg.temperature,
+            reasoning_effort=cfg.reasoning_effort,
+        )
+        writer = self._writer = RecordWriter(self.store, self.run_id)
+        categories = frozenset(self.prepared.policies.categories)
+        async with ChatClient(settings) as client, asyncio.TaskGroup() as tg:
+            writer_task = tg.create_task(writer.run())
+            try:
+                for seq, sample in enumerate(iter_samples(self.prepared.dataset_path, categories)):
+                    if cfg.limit is not None and seq >= cfg.limit:
+                        break
+                    if sample.id in done:
+                        continue
+                    if self._stop.is_set():
+                        break
+                    pending = _Pending(sample, seq, [None] * len(specs), len(specs), 0.0)
+                    user = user_content(sample)
+                    for index, spec in enumerate(specs):
+                        if not await self.limiter.acquire():
+                            break
+                        if index == 0:
+                            pending.started = time.perf_counter()
+                        task = tg.create_task(self._request(client, pending, index, spec, user))
+                        self._inflight.add(task)
+                        task.add_done_callback(self._inflight.discard)
+                    if self._stop.is_set():
+                        break
+                await self._drain()
+            finally:
+                writer.close()
+                del writer_task
+
+    async def _drain(self) -> None:
+        """Wait for in-flight requests; after a stop, at most the grace period."""
+        if not self._inflight:
+            return
+        if not self._stop.is_set():
+            # normal end: wait, but a stop during the wait starts the grace clock
+            waiter = asyncio.ensure_future(self._stop.wait())
+            try:
+                while self._inflight and not self._stop.is_set():
+                    await asyncio.wait(
+                        {*self._inflight, waiter}, return_when=asyncio.FIRST_COMPLETED
+                    )
+            finally:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+        if self._inflight:
+            _, late = await asyncio.wait(set(self._inflight), timeout=self.config.grace_period)
+            for task in late:
+                task.cancel()
+
+    async def _request(
+        self, client: ChatClient, pending: _Pending, index: int, spec: RequestSpec, user: str
+    ) -> None:
+        outcome = RequestOutcome(key=spec.key)
+        try:
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    completion = await client.chat(spec.system, user)
+                except RequestError as exc:
+                    delay = self.retry.delay(attempt, exc)
+                    if delay is None:
+                        outcome.error = str(exc)
+                        outcome.error_kind = exc.kind
+                        break
+                    await asyncio.sleep(delay)
+                    continue
+                outcome.content = completion.content
+                outcome.reasoning = completion.reasoning
+                outcome.finish_reason = completion.finish_reason
+                outcome.prompt_tokens = completion.prompt_tokens
+                outcome.completion_tokens = completion.completion_tokens
+                outcome.latency = completion.latency
+                outcome.verdict = parse(
+                    completion.content, spec.fmt, spec.ctx, completion.finish_reason
+                )
+                break
+            outcome.attempts = attempt
+        finally:
+            self.limiter.release()
+        self.observer.on_request(outcome)
+        pending.parts[index] = outcome
+        pending.remaining -= 1
+        if pending.remaining == 0:
+            self._finish(pending)
+
+    def _finish(self, pending: _Pending) -> None:
+        parts = [p for p in pending.parts if p is not None]
+        sample = pending.sample
+        failed = [p for p in parts if p.error is not None]
+        if failed:
+            verdict = Verdict.fail("; ".join(f"{p.key}: {p.error_kind}: {p.error}" for p in failed))
+            outcome = ERROR
+        else:
+            verdict = self.prepared.strategy.combine(
+                [p.verdict or Verdict.fail("no answer") for p in parts]
+            )
+            if verdict.categories is None:
+                outcome = PARSE_FAILURE
+            else:
+                gold = Gold(sample.labels, sample.unsafe, sample.unknown)
+                outcome = outcome_of(gold, verdict.categories, None)
+        result = SampleResult(
+            sample=sample,
+            seq=pending.seq,
+            outcome=outcome,
+            verdict=verdict,
+            latency=time.perf_counter() - pending.started,
+            parts=parts,
+        )
+        self.scorer.add(
+            result.gold,
+            verdict.categories,
+            outcome,
+            sample.source,
+            result.latency,
+            [p.latency for p in parts if p.latency is not None],
+            result.prompt_tokens,
+            result.completion_tokens,
+        )
+        assert self._writer is not None
+        self._writer.put((sample.id, pending.seq, outcome, result.to_json()))
+        self.observer.on_sample(result, self.scorer)
+        self._check_budget()
+
+    def _check_budget(self) -> None:
+        rate = self.config.max_error_rate
+        if rate is None or self._budget_error:
+            return
+        totals = self.scorer.totals
+        if totals.samples >= 20 and totals.errors / totals.samples > rate:
+            self._budget_error = f"{totals.errors} of {totals.samples} samples failed, above the error budget of {rate:.0%}"
+            self.request_stop("error budget exceeded")

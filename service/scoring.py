@@ -1,0 +1,249 @@
+"""In-stream scoring: every metric of DESIGN.md's definitions, updated one sample at a time.
+
+* multi-policy accuracy: predicted set == gold set, over samples whose every category
+  label is known; parse failures and failed requests count as wrong;
+* binary accuracy: "any violation predicted" == "any violation in gold", over samples
+  whose binary gold is known; failures count as wrong;
+* per category: precision, recall, F1 and confusion counts, skipping categories whose
+  label is unknown for a sample; a failed sample counts as a miss for its gold
+  categories and nowhere else;
+* false-positive rate (safe samples flagged) and false-negative rate (unsafe samples
+  missed), over samples that have a verdict (failures are reported on their own);
+* the same by ``source``.  Memory is fixed: counters and log histograms only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .histogram import LogHistogram
+from .stats import wilson
+
+CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED = (
+    "correct",
+    "wrong",
+    "parse_failure",
+    "error",
+    "unscored",
+)
+OUTCOMES = (CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED)
+_MAX_SOURCES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Gold:
+    labels: frozenset[str] | None
+    unsafe: bool | None
+    unknown: frozenset[str] = frozenset()
+
+    @property
+    def multi_known(self) -> bool:
+        return self.labels is not None and not self.unknown
+
+
+def outcome_of(gold: Gold, predicted: frozenset[str] | None, failure: str | None) -> str:
+    """``error``/``parse_failure`` for failures, else ``correct``/``wrong`` on the strictest
+    comparison the gold supports (exact set, else binary), else ``unscored``."""
+    if failure is not None:
+        return failure
+    assert predicted is not None
+    if gold.multi_known:
+        return CORRECT if predicted == gold.labels else WRONG
+    if gold.unsafe is not None:
+        return CORRECT if bool(predicted) == gold.unsafe else WRONG
+    return UNSCORED
+
+
+@dataclass(slots=True)
+class _Counts:
+    samples: int = 0
+    multi_n: int = 0
+    multi_correct: int = 0
+    binary_n: int = 0
+    binary_correct: int = 0
+    parse_failures: int = 0
+    errors: int = 0
+    safe_with_verdict: int = 0
+    safe_flagged: int = 0
+    unsafe_with_verdict: int = 0
+    unsafe_missed: int = 0
+    unknown_labels: int = 0
+
+    def add(self, gold: Gold, predicted: frozenset[str] | None, outcome: str) -> None:
+        self.samples += 1
+        failed = predicted is None
+        if outcome == PARSE_FAILURE:
+            self.parse_failures += 1
+        elif outcome == ERROR:
+            self.errors += 1
+        if gold.unknown or gold.labels is None:
+            self.unknown_labels += 1
+        if gold.multi_known:
+            self.multi_n += 1
+            if not failed and predicted == gold.labels:
+                self.multi_correct += 1
+        if gold.unsafe is not None:
+            self.binary_n += 1
+            if not failed:
+                flagged = bool(predicted)
+                if flagged == gold.unsafe:
+                    self.binary_correct += 1
+                if gold.unsafe:
+                    self.unsafe_with_verdict += 1
+                    self.unsafe_missed += not flagged
+                else:
+                    self.safe_with_verdict += 1
+                    self.safe_flagged += flagged
+
+    def headline(self) -> dict[str, Any]:
+        return {
+            "samples": self.samples,
+            "multi_policy_accuracy": wilson(self.multi_correct, self.multi_n),
+            "binary_accuracy": wilson(self.binary_correct, self.binary_n),
+            "false_positive_rate": _rate(self.safe_flagged, self.safe_with_verdict),
+            "false_negative_rate": _rate(self.unsafe_missed, self.unsafe_with_verdict),
+            "parse_failures": self.parse_failures,
+            "errors": self.errors,
+        }
+
+
+def _rate(k: int, n: int) -> float | None:
+    return k / n if n else None
+
+
+@dataclass(slots=True)
+class _Confusion:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+        if precision is None or recall is None:
+            f1 = None
+        else:
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": self.tp + self.fn,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+        }
+
+
+@dataclass(slots=True)
+class Scorer:
+    """Running totals for one run.  ``add`` is cheap enough for the hot path."""
+
+    categories: tuple[str, ...]
+    totals: _Counts = field(default_factory=_Counts)
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    confusion: dict[str, _Confusion] = field(init=False)
+    by_source: dict[str, _Counts] = field(default_factory=dict)
+    sample_latency: LogHistogram = field(default_factory=LogHistogram)
+    request_latency: LogHistogram = field(default_factory=LogHistogram)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+
+    def __post_init__(self) -> None:
+        self.confusion = {c: _Confusion() for c in self.categories}
+
+    def add(
+        self,
+        gold: Gold,
+        predicted: frozenset[str] | None,
+        outcome: str,
+        source: str = "",
+        latency: float | None = None,
+        request_latencies: Iterable[float] = (),
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+    ) -> None:
+        self.totals.add(gold, predicted, outcome)
+        self.outcomes[outcome] += 1
+        counts = self.by_source.get(source)
+        if counts is None:
+            if len(self.by_source) >= _MAX_SOURCES:
+                source = "(other)"
+                counts = self.by_source.setdefault(source, _Counts())
+            else:
+                counts = self.by_source[source] = _Counts()
+        counts.add(gold, predicted, outcome)
+        if gold.labels is not None:
+            for category, conf in self.confusion.items():
+                if category in gold.unknown:
+                    continue
+                positive = category in gold.labels
+                if predicted is None:
+                    if positive:
+                        conf.fn += 1
+                    continue
+                hit = category in predicted
+                if positive:
+                    if hit:
+                        conf.tp += 1
+                    else:
+                        conf.fn += 1
+                elif hit:
+                    conf.fp += 1
+                else:
+                    conf.tn += 1
+        if latency is not None:
+            self.sample_latency.add(latency)
+        for value in request_latencies:
+            self.request_latency.add(value)
+            self.requests += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+
+    # cheap running figures for progress displays and metrics
+    @property
+    def completed(self) -> int:
+        return self.totals.samples
+
+    @property
+    def running_multi_accuracy(self) -> float | None:
+        t = self.totals
+        return t.multi_correct / t.multi_n if t.multi_n else None
+
+    @property
+    def running_binary_accuracy(self) -> float | None:
+        t = self.totals
+        return t.binary_correct / t.binary_n if t.binary_n else None
+
+    def summary(self, dispatch_seconds: float) -> dict[str, Any]:
+        """The run's figures, in the shape of ``bench run --json`` (without run metadata)."""
+        out = self.totals.headline()
+        out["completed"] = self.totals.samples
+        out.pop("samples")
+        out["outcomes"] = dict(self.outcomes)
+        out["unknown_labels"] = self.totals.unknown_labels
+        per_cat = {c: conf.as_dict() for c, conf in self.confusion.items()}
+        out["per_category"] = per_cat
+        f1s = [v["f1"] for v in per_cat.values() if v["support"] > 0 and v["f1"] is not None]
+        out["macro_f1"] = sum(f1s) / len(f1s) if f1s else None
+        out["by_source"] = {s: c.headline() for s, c in sorted(self.by_source.items())}
+        out["samples_per_hour"] = (
+            self.totals.samples * 3600.0 / dispatch_seconds if dispatch_seconds > 0 else None
+        )
+        out["dispatch_seconds"] = dispatch_seconds
+        out["latency_seconds"] = self.sample_latency.percentiles()
+        out["request_latency_seconds"] = self.request_latency.percentiles()
+        out["requests"] = self.requests
+        out["tokens"] = {"prompt": self.prompt_tokens, "completion": self.completion_tokens}
+        out["tokens_per_second"] = {
+            "prompt": self.prompt_tokens / dispatch_seconds if dispatch_seconds > 0 else None,
+            "completion": self.completion_tokens / dispatch_seconds
+            if dispatch_seconds > 0
+            else None,
+        }
+        return out

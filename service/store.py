@@ -1,0 +1,293 @@
+"""The run store: SQLite (WAL), a versioned schema, one row per run and one per sample.
+
+A run moves through ``started -> success | cancelled | error``.  Sample records are
+written in batches inside transactions, keyed by ``(run_id, sample_id)``: a crash loses
+at most the batch in flight, never tears a record, and a resumed run re-sends exactly
+the samples that have no record.  Reports re-render stored records; they never re-run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .errors import StoreError
+
+SCHEMA_VERSION = 1
+STATUSES = ("started", "success", "cancelled", "error")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    dataset_fingerprint TEXT NOT NULL,
+    samples_total INTEGER NOT NULL,
+    policy_set TEXT NOT NULL,
+    policy_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    version TEXT NOT NULL,
+    git_rev TEXT,
+    dispatch_seconds REAL NOT NULL DEFAULT 0,
+    summary TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS records (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    sample_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (run_id, sample_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_seq ON records(run_id, seq);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    run_id: str
+    created_at: float
+    updated_at: float
+    status: str
+    config: dict[str, Any]
+    dataset: str
+    dataset_fingerprint: str
+    samples_total: int
+    policy_set: str
+    policy_hash: str
+    model: str
+    strategy: str
+    backend: str
+    version: str
+    git_rev: str | None
+    dispatch_seconds: float
+    summary: dict[str, Any] | None
+    error: str | None
+    completed: int = 0
+
+
+def default_store_path() -> Path:
+    return Path.home() / ".local" / "share" / "policybench" / "runs.sqlite"
+
+
+class Store:
+    """One SQLite file.  Safe to use from the event loop thread and one writer thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO meta(key, value) VALUES('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: store schema version {row[0]}, this policybench reads {SCHEMA_VERSION}"
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the run store: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs ---------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        config: dict[str, Any],
+        dataset: str,
+        dataset_fingerprint: str,
+        samples_total: int,
+        policy_set: str,
+        policy_hash: str,
+        model: str,
+        strategy: str,
+        backend: str,
+        version: str,
+        git_rev: str | None,
+    ) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO runs(run_id, created_at, updated_at, status, config, dataset,"
+                " dataset_fingerprint, samples_total, policy_set, policy_hash, model, strategy,"
+                " backend, version, git_rev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    now,
+                    now,
+                    "started",
+                    orjson.dumps(config).decode(),
+                    dataset,
+                    dataset_fingerprint,
+                    samples_total,
+                    policy_set,
+                    policy_hash,
+                    model,
+                    strategy,
+                    backend,
+                    version,
+                    git_rev,
+                ),
+            )
+
+    def set_status(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        summary: dict[str, Any] | None = None,
+        dispatch_seconds: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        if status not in STATUSES:
+            raise ValueError(status)
+        sets = ["status=?", "updated_at=?", "error=?"]
+        args: list[Any] = [status, time.time(), error]
+        if summary is not None:
+            sets.append("summary=?")
+            args.append(orjson.dumps(summary).decode())
+        if dispatch_seconds is not None:
+            sets.append("dispatch_seconds=?")
+            args.append(dispatch_seconds)
+        args.append(run_id)
+        with self._lock:
+            self._db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE run_id=?", args)
+
+    def get_run(self, run_id: str) -> RunRow:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT r.*, (SELECT COUNT(*) FROM records WHERE run_id=r.run_id) FROM runs r"
+                " WHERE r.run_id=? OR r.run_id LIKE ? ORDER BY created_at",
+                (run_id, run_id + "%"),
+            ).fetchall()
+        exact = [r for r in row if r[0] == run_id]
+        if exact:
+            row = exact
+        if not row:
+            raise StoreError(f"no run {run_id!r} in {self.path}")
+        if len(row) > 1:
+            raise StoreError(f"run id prefix {run_id!r} is ambiguous in {self.path}")
+        return _run_row(row[0])
+
+    def list_runs(self) -> list[RunRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT r.*, (SELECT COUNT(*) FROM records WHERE run_id=r.run_id) FROM runs r"
+                " ORDER BY created_at"
+            ).fetchall()
+        return [_run_row(r) for r in rows]
+
+    # -- records ------------------------------------------------------------------------
+    def insert_records(self, run_id: str, records: Sequence[tuple[str, int, str, bytes]]) -> None:
+        """Insert ``(sample_id, seq, outcome, record_json)`` rows in one transaction.
+
+        A sample already recorded keeps its first record (a retried batch after a crash
+        cannot count a sample twice).
+        """
+        if not records:
+            return
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO records(run_id, sample_id, seq, outcome, record)"
+                    " VALUES (?,?,?,?,?)",
+                    [
+                        (run_id, sid, seq, outcome, rec.decode())
+                        for sid, seq, outcome, rec in records
+                    ],
+                )
+                self._db.execute(
+                    "UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id)
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def recorded_ids(self, run_id: str) -> set[str]:
+        with self._lock:
+            return {
+                r[0]
+                for r in self._db.execute("SELECT sample_id FROM records WHERE run_id=?", (run_id,))
+            }
+
+    def iter_records(self, run_id: str, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Stored records in dataset order, streamed."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT seq, record FROM records WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+                    (run_id, last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for _seq, rec in rows:
+                yield orjson.loads(rec)
+            last = rows[-1][0]
+
+    def count_records(self, run_id: str) -> int:
+        with self._lock:
+            return int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM records WHERE run_id=?", (run_id,)
+                ).fetchone()[0]
+            )
+
+
+def _run_row(row: Iterable[Any]) -> RunRow:
+    r = list(row)
+    return RunRow(
+        run_id=r[0],
+        created_at=r[1],
+        updated_at=r[2],
+        status=r[3],
+        config=orjson.loads(r[4]),
+        dataset=r[5],
+        dataset_fingerprint=r[6],
+        samples_total=r[7],
+        policy_set=r[8],
+        policy_hash=r[9],
+        model=r[10],
+        strategy=r[11],
+        backend=r[12],
+        version=r[13],
+        git_rev=r[14],
+        dispatch_seconds=r[15],
+        summary=orjson.loads(r[16]) if r[16] else None,
+        error=r[17],
+        completed=r[18],
+    )
