@@ -218,7 +218,8 @@ def _iter_json_list(path: Path, categories: frozenset[str] | None) -> Iterator[S
     lines = _element_lines(data.decode("utf-8", errors="replace"))
     for index, obj in enumerate(items):
         lineno = lines[index] if index < len(lines) else None
-        text_key = "content" if isinstance(obj, dict) and "content" in obj else "text"
+        # the seed's format names the text `content`; accept `text` too
+        text_key = "text" if isinstance(obj, dict) and "text" in obj and "content" not in obj else "content"
         yield _sample_from(obj, path, lineno, index, categories, text_key=text_key)
 
 

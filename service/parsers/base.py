@@ -12,14 +12,23 @@ import re
 from dataclasses import dataclass
 
 EMPTY = frozenset[str]()
+#: The category a guard model's own label maps to when it matches none of the run's
+#: categories (Llama Guard ``S6``, a bare "harmful"): it counts as a flag for binary
+#: metrics and never equals a gold set.
+UNMAPPED = "unmapped"
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Parsed answer: ``categories`` (violated set) or ``None`` with a ``reason``."""
+    """Parsed answer: ``categories`` (violated set) or ``None`` with a ``reason``.
+
+    ``members`` is filled by strategies that combine several verdicts (``ensemble``):
+    each member's name and verdict, kept for the sample's record.
+    """
 
     categories: frozenset[str] | None
     reason: str | None = None
+    members: tuple[tuple[str, Verdict], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -66,6 +75,24 @@ def precheck(content: str | None, finish_reason: str | None) -> Verdict | None:
     if _REFUSAL.match(content):
         return Verdict.fail("refusal")
     return None
+
+
+def flagged(ctx: ParseContext, violated: bool, named: frozenset[str] = EMPTY) -> Verdict:
+    """Verdict of a yes/no family: the target for one-policy prompts; otherwise the
+    ``named`` categories, or :data:`UNMAPPED` when the answer names none."""
+    if ctx.target is not None:
+        return Verdict(frozenset((ctx.target,)) if violated else EMPTY)
+    if not violated:
+        return Verdict(EMPTY)
+    return Verdict(named or frozenset((UNMAPPED,)))
+
+
+_MARKDOWN = re.compile(r"[*_`#>]+")
+
+
+def plain(text: str) -> str:
+    """``text`` without markdown emphasis, code ticks, headings and quote marks."""
+    return _MARKDOWN.sub("", text)
 
 
 def single(ctx: ParseContext, violated: bool) -> Verdict:

@@ -1,0 +1,77 @@
+"""A stored run's figures, re-derived from its per-sample records.
+
+Reports and comparisons work from the store alone: they replay a run's records into a
+fresh :class:`~policybench.service.scoring.Scorer` exactly as the live run scored them,
+so a run killed before it wrote its summary still has one, and every figure shown is a
+function of the stored records (never of a re-run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import PolicybenchError
+from .policies import load_policy_set
+from .records import replay
+from .scoring import Scorer
+from .store import RunRow, Store
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """One run as reports see it: its row, its summary from records, and its label."""
+
+    row: RunRow
+    summary: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.row.model} / {self.row.policy_set} / {self.row.strategy}"
+
+    @property
+    def simulated(self) -> bool:
+        return self.row.backend == "simulated"
+
+
+def run_categories(row: RunRow) -> tuple[str, ...]:
+    """The run's categories in taxonomy order (from its stored summary or its policy set)."""
+    if row.summary and row.summary.get("per_category"):
+        return tuple(row.summary["per_category"])
+    try:
+        return load_policy_set(str(row.config.get("policies", row.policy_set))).categories
+    except PolicybenchError:
+        return ()
+
+
+def summarise(store: Store, run_id: str) -> StoredRun:
+    """Replay ``run_id``'s records into a fresh scorer; timing comes from the run row."""
+    row = store.get_run(run_id)
+    categories = run_categories(row) or _categories_from_records(store, row.run_id)
+    scorer = Scorer(categories)
+    for record in store.iter_records(row.run_id):
+        replay(record, scorer)
+    summary: dict[str, Any] = {
+        "run_id": row.run_id,
+        "status": row.status,
+        "samples": row.samples_total,
+    }
+    summary.update(scorer.summary(row.dispatch_seconds))
+    stored = row.summary or {}
+    summary["backend"] = stored.get(
+        "backend", "simulated" if row.backend == "simulated" else row.config.get("base_url")
+    )
+    summary["model"] = row.model
+    summary["strategy"] = row.strategy
+    summary["policies"] = row.policy_set
+    summary["dataset"] = row.dataset
+    summary["dataset_fingerprint"] = row.dataset_fingerprint
+    summary["concurrency"] = row.config.get("concurrency")
+    return StoredRun(row, summary)
+
+
+def _categories_from_records(store: Store, run_id: str) -> tuple[str, ...]:
+    cats: set[str] = set()
+    for record in store.iter_records(run_id):
+        cats |= set(record["gold"].get("labels") or ()) | set(record.get("predicted") or ())
+    return tuple(sorted(cats))
