@@ -171,6 +171,25 @@ def cli() -> None:
     help="Simulated server: requests served at once.",
 )
 @option("--no-progress", is_flag=True, help="No progress bar.")
+@option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus /metrics on this port during the run (0 = any free port).",
+)
+@option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address /metrics binds to (loopback by default; 0.0.0.0 in a container).",
+)
+@option(
+    "--metrics-linger",
+    type=click.FloatRange(min=0),
+    default=15.0,
+    show_default=True,
+    help="Seconds /metrics keeps serving after the run, so the last scrape sees final values.",
+)
 @store_option
 @json_option
 def run_cmd(**opts: Any) -> None:
@@ -306,6 +325,55 @@ def sim_cmd(**opts: Any) -> None:
     from .sim_command import sim_command
 
     sys.exit(sim_command(opts))
+
+
+@cli.group("perf")
+def perf_group() -> None:
+    """Performance benchmarks: figures and ratios measured side by side in one run."""
+
+
+@perf_group.command("client")
+@option("--samples", type=int, default=5000, show_default=True, help="Samples per round.")
+@option("--concurrency", type=int, default=64, show_default=True, help="Requests in flight.")
+@option(
+    "--rounds",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Alternating rounds (medians are reported).",
+)
+@option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    default=("multi", "gauntlet"),
+    show_default=True,
+    help="Strategies to measure (repeatable).",
+)
+@json_option
+def perf_client_cmd(
+    samples: int, concurrency: int, rounds: int, strategies: tuple[str, ...], as_json: bool
+) -> None:
+    """Pipeline ceiling vs a bare aiohttp loop against a zero-latency simulator (separate process)."""
+    from .perf.report import print_figures
+    from .perf.client import run_client_bench
+
+    print_figures(
+        "client ceiling", run_client_bench(samples, concurrency, rounds, list(strategies)), as_json
+    )
+
+
+@perf_group.command("memory")
+@option("--small", type=int, default=10_000, show_default=True, help="Samples in the small run.")
+@option("--large", type=int, default=1_000_000, show_default=True, help="Samples in the large run.")
+@option("--concurrency", type=int, default=64, show_default=True, help="Requests in flight.")
+@json_option
+def perf_memory_cmd(small: int, large: int, concurrency: int, as_json: bool) -> None:
+    """Peak RSS of a zero-latency run over a small and a large streamed dataset."""
+    from .perf.memory import run_memory_bench
+    from .perf.report import print_figures
+
+    print_figures("memory", run_memory_bench(small, large, concurrency), as_json)
 
 
 def main() -> None:

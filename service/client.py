@@ -67,6 +67,10 @@ class ChatClient:
             base["reasoning_effort"] = settings.reasoning_effort
         base.update(settings.extra_body)
         self._base_body = base
+        # The body is assembled from pre-encoded bytes: the constant fields and each
+        # (shared, often multi-kilobyte) system prompt are JSON-encoded once, not per request.
+        self._head = orjson.dumps(base)[:-1] + b',"messages":[{"role":"system","content":'
+        self._systems: dict[str, bytes] = {}
         self._timeout = aiohttp.ClientTimeout(
             total=settings.timeout, sock_connect=settings.connect_timeout
         )
@@ -97,12 +101,12 @@ class ChatClient:
     async def chat(self, system: str, user: str) -> Completion:
         """One attempt.  Raises a :class:`RequestError` subclass on any failure."""
         assert self._session is not None, "use `async with ChatClient(...)`"
-        body = dict(self._base_body)
-        body["messages"] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-        ]
-        data = orjson.dumps(body)
+        encoded = self._systems.get(system)
+        if encoded is None:
+            encoded = self._systems[system] = orjson.dumps(system)
+        data = b"".join(
+            (self._head, encoded, b'},{"role":"user","content":', orjson.dumps(user), b"}]}")
+        )
         started = time.perf_counter()
         try:
             async with self._session.post(self._url, data=data) as resp:

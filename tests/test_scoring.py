@@ -72,15 +72,15 @@ def test_binary_only_and_partial_labels_are_scored_honestly() -> None:
     assert summary["unknown_labels"] == 2
 
 
-def test_wilson_matches_the_closed_form() -> None:
-    r = wilson(23, 100)
+@pytest.mark.parametrize(("k", "n"), [(23, 100), (0, 17), (300, 300), (63, 300), (1, 2)])
+def test_wilson_agrees_with_scipy(k: int, n: int) -> None:
+    from scipy.stats import binomtest
+
+    r = wilson(k, n)
     assert r is not None
-    z = 1.959963984540054
-    p, n = 0.23, 100
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    assert r["ci_low"] == pytest.approx(centre - half, abs=1e-9)
-    assert r["ci_high"] == pytest.approx(centre + half, abs=1e-9)
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert r["ci_low"] == pytest.approx(ci.low, abs=1e-9)
+    assert r["ci_high"] == pytest.approx(ci.high, abs=1e-9)
     assert wilson(0, 0) is None
 
 

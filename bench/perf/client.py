@@ -1,0 +1,108 @@
+"""``bench perf client``: the whole pipeline's ceiling against a bare aiohttp loop, same run.
+
+Both hit the same zero-latency simulated server in a separate process.  Rounds alternate
+(reference, pipeline, reference, ...) so drift on a shared machine hits both; the report
+gives medians, the ratio, and the client's CPU time per sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+from policybench.service.config import build_run_config
+from policybench.service.prompts import multi_policy_prompt, user_content
+from policybench.service.datasets import iter_samples
+from policybench.service.policies import load_policy_set
+from policybench.service.runner import Run, prepare
+from policybench.service.store import Store
+
+from .datagen import write_dataset
+from .server import sim_process
+
+
+@dataclass
+class Measure:
+    items_per_s: float
+    cpu_per_item_us: float
+
+
+async def bare_loop(url: str, bodies: list[bytes], concurrency: int) -> Measure:
+    """The reference: N workers posting prebuilt bodies, reading and decoding the answer."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    it = iter(bodies)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def worker() -> None:
+            for body in it:
+                async with session.post(url + "/chat/completions", data=body,
+                                        headers={"Content-Type": "application/json"}) as r:
+                    orjson.loads(await r.read())
+
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(concurrency):
+                tg.create_task(worker())
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return Measure(len(bodies) / wall, cpu / len(bodies) * 1e6)
+
+
+async def pipeline(url: str, dataset: Path, store: Store, strategy: str, concurrency: int) -> Measure:
+    config = build_run_config({
+        "dataset": str(dataset), "base_url": url, "strategy": strategy,
+        "concurrency": concurrency, "model": "sim-guard",
+    })
+    prepared = prepare(config)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    result = await Run(prepared, store).execute()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    n = result.summary["completed"]
+    return Measure(n / wall, cpu / n * 1e6)
+
+
+def run_client_bench(samples: int, concurrency: int, rounds: int, strategies: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        dataset = write_dataset(tmpdir / "perf.jsonl", samples)
+        system = multi_policy_prompt(load_policy_set("minimal"))
+        bodies = [
+            orjson.dumps({"model": "sim-guard", "max_tokens": 2048, "temperature": 0.0,
+                          "messages": [{"role": "system", "content": system},
+                                       {"role": "user", "content": user_content(s)}]})
+            for s in iter_samples(dataset)
+        ]
+        with sim_process([dataset]) as url:
+            return asyncio.run(_rounds(url, dataset, tmpdir, bodies, concurrency, rounds, strategies))
+
+
+async def _rounds(url: str, dataset: Path, tmpdir: Path, bodies: list[bytes], concurrency: int,
+                  rounds: int, strategies: list[str]) -> dict[str, Any]:
+    ref: list[Measure] = []
+    got: dict[str, list[Measure]] = {s: [] for s in strategies}
+    await bare_loop(url, bodies[: min(500, len(bodies))], concurrency)  # warm-up
+    with Store(tmpdir / "perf.sqlite") as store:
+        for _ in range(rounds):
+            ref.append(await bare_loop(url, bodies, concurrency))
+            for strategy in strategies:
+                got[strategy].append(await pipeline(url, dataset, store, strategy, concurrency))
+    ref_rps = statistics.median(m.items_per_s for m in ref)
+    out: dict[str, Any] = {
+        "samples": len(bodies), "concurrency": concurrency, "rounds": rounds,
+        "reference_requests_per_s": ref_rps,
+        "reference_cpu_us_per_request": statistics.median(m.cpu_per_item_us for m in ref),
+    }
+    for strategy, ms in got.items():
+        sps = statistics.median(m.items_per_s for m in ms)
+        out[f"{strategy}_samples_per_s"] = sps
+        out[f"{strategy}_cpu_us_per_sample"] = statistics.median(m.cpu_per_item_us for m in ms)
+        requests_per_sample = 6 if strategy == "gauntlet" else 1
+        out[f"{strategy}_requests_per_s"] = sps * requests_per_sample
+        out[f"{strategy}_ratio_to_reference"] = sps * requests_per_sample / ref_rps
+    return out

@@ -1,0 +1,63 @@
+"""``bench perf memory``: peak RSS of zero-latency runs over a small and a large dataset.
+
+Each run is a fresh subprocess (peak RSS is per process), so the two figures compare
+like with like: if memory grew with the dataset, the large run's peak would show it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .datagen import write_dataset
+from .server import sim_process
+
+_CHILD = """
+import resource, sys
+from policybench.bench.cli import main
+sys.argv = ["bench"] + sys.argv[1:]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.stderr.write(f"PEAK_RSS_KIB={peak_kib}\\n")
+sys.exit(code)
+"""
+
+
+def _one(url: str, dataset: Path, store: Path, concurrency: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, "run", "--dataset", str(dataset), "--base-url", url,
+         "--model", "sim-guard", "--concurrency", str(concurrency), "--no-progress", "--json",
+         "--store", str(store)],
+        capture_output=True, text=True, check=False,
+    )
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    peak = next(int(l.split("=")[1]) for l in out.stderr.splitlines() if l.startswith("PEAK_RSS_KIB="))
+    return {"peak_rss_mib": peak / 1024, "wall_seconds": wall}
+
+
+def run_memory_bench(small: int, large: int, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        small_ds = write_dataset(tmpdir / "small.jsonl", small)
+        large_ds = write_dataset(tmpdir / "large.jsonl", large)
+        with sim_process([]) as url:
+            a = _one(url, small_ds, tmpdir / "a.sqlite", concurrency)
+            b = _one(url, large_ds, tmpdir / "b.sqlite", concurrency)
+    return {
+        "small_samples": small, "small_peak_rss_mib": a["peak_rss_mib"],
+        "large_samples": large, "large_peak_rss_mib": b["peak_rss_mib"],
+        "large_to_small_rss_ratio": b["peak_rss_mib"] / a["peak_rss_mib"],
+        "large_samples_per_s": large / b["wall_seconds"],
+    }
