@@ -47,6 +47,13 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     table.add_row("samples", f"{summary.get('completed', 0)} of {summary.get('samples', 0)}", "")
     table.add_row("parse failures", str(summary.get("parse_failures", 0)), "")
     table.add_row("errors", str(summary.get("errors", 0)), "")
+    unknown = summary.get("unknown_labels") or 0
+    if unknown:
+        table.add_row(
+            "samples with unknown labels",
+            str(unknown),
+            "not in multi-policy accuracy" if summary.get("multi_policy_accuracy") else "",
+        )
     sph = summary.get("samples_per_hour")
     table.add_row("samples/hour", "n/a" if sph is None else f"{sph:,.0f}", "")
     lat = summary.get("latency_seconds") or {}
@@ -97,5 +104,16 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
                 str(m["tn"]),
             )
         console.print(cats)
+    if unknown:
+        console.print(
+            f"{unknown} of {summary.get('completed', 0)} samples had unknown category labels "
+            "(binary-only or partial): they are excluded from multi-policy accuracy and from "
+            "the per-category counts of the unknown categories."
+            + (
+                ""
+                if summary.get("multi_policy_accuracy")
+                else " No sample supports multi-policy accuracy."
+            )
+        )
     if backend == "simulated":
         console.print("[dim]Figures come from the simulated server, not a model.[/dim]")

@@ -9,6 +9,10 @@ Two on-disk formats are read as they are:
 * **the seed's JSON list** (``.json``): ``[{"content", "labels", "source"}, ...]`` with no
   ids.
 
+A JSONL file may start with a header line ``{"policybench_dataset": 1, ...}`` (format
+version and provenance, written by the importers); it is not a sample.  A file without one
+is version 1.
+
 Samples without an ``id`` get a stable one, a hash of their position and text, so runs on
 the same file can be paired and resumed.  A bad line raises :class:`DatasetError` naming
 ``file:line: field: problem``; callers run :func:`scan` over the whole file before sending
@@ -35,6 +39,10 @@ from .errors import DatasetError
 from .resources import shipped
 
 _KNOWN_KEYS = frozenset({"id", "text", "labels", "unsafe", "unknown", "response", "source", "meta"})
+#: Version of the JSONL format this code reads and writes (``docs/datasets.md``).
+FORMAT_VERSION = 1
+HEADER_KEY = "policybench_dataset"
+_MAX_SOURCES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,116 @@ class DatasetInfo:
     binary_only: int = 0
     partial: int = 0
     sources: Counter[str] = field(default_factory=Counter)
+    label_sets: Counter[str] = field(default_factory=Counter)
+    lengths: LengthStats = field(default_factory=lambda: LengthStats())
+    header: dict[str, Any] | None = None
+
+    @property
+    def unknown_labels(self) -> int:
+        """Samples with at least one category label unknown (binary-only or partial)."""
+        return self.binary_only + self.partial
+
+
+class LengthStats:
+    """Text lengths (characters): exact percentiles in memory bounded by the longest text,
+    not by the number of samples (one counter per distinct length)."""
+
+    __slots__ = ("_counts", "count", "total")
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+        self.count = 0
+        self.total = 0
+
+    def add(self, length: int) -> None:
+        self._counts[length] = self._counts.get(length, 0) + 1
+        self.count += 1
+        self.total += length
+
+    def quantile(self, q: float) -> int | None:
+        if not self.count:
+            return None
+        rank = max(1, -(-int(q * self.count * 1000) // 1000))
+        seen = 0
+        for length in sorted(self._counts):
+            seen += self._counts[length]
+            if seen >= rank:
+                return length
+        return max(self._counts)  # pragma: no cover
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "min": min(self._counts) if self._counts else None,
+            "p50": self.quantile(0.5),
+            "p90": self.quantile(0.9),
+            "p99": self.quantile(0.99),
+            "max": max(self._counts) if self._counts else None,
+            "mean": self.total / self.count if self.count else None,
+        }
+
+
+def label_set_name(sample: Sample) -> str:
+    """``safe``, ``illegal+violence``, ``unsafe (binary)``, ``unknown`` ... for counting."""
+    if sample.labels is None:
+        if sample.unsafe is None:
+            return "unknown"
+        return "unsafe (binary)" if sample.unsafe else "safe (binary)"
+    name = "+".join(sorted(sample.labels)) if sample.labels else "safe"
+    if sample.unknown:
+        name += " (partial)"
+    return name
+
+
+def sample_record(sample: Sample) -> dict[str, Any]:
+    """The JSONL object for ``sample`` (the inverse of reading it); empty fields omitted."""
+    obj: dict[str, Any] = {"id": sample.id, "text": sample.text}
+    if sample.response is not None:
+        obj["response"] = sample.response
+    if sample.labels is not None:
+        obj["labels"] = sorted(sample.labels)
+    if sample.unsafe is not None and (sample.labels is None or sample.unknown):
+        obj["unsafe"] = sample.unsafe
+    if sample.unknown:
+        obj["unknown"] = sorted(sample.unknown)
+    if sample.source:
+        obj["source"] = sample.source
+    if sample.meta:
+        obj["meta"] = dict(sample.meta)
+    return obj
+
+
+def read_header(path: str | Path) -> dict[str, Any] | None:
+    """The header line of a JSONL dataset, or ``None`` (no header, or the seed's JSON list)."""
+    path = Path(path)
+    if path.name.endswith(".json"):
+        return None
+    for lineno, line in enumerate(_open_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        return _check_header(obj, path, lineno) if _is_header(obj) else None
+    return None
+
+
+def _is_header(obj: Any) -> bool:
+    return isinstance(obj, dict) and HEADER_KEY in obj
+
+
+def _check_header(obj: dict[str, Any], path: Path, lineno: int) -> dict[str, Any]:
+    version = obj[HEADER_KEY]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise DatasetError(path, lineno, HEADER_KEY, "format version must be a positive integer")
+    if version > FORMAT_VERSION:
+        raise DatasetError(
+            path,
+            lineno,
+            HEADER_KEY,
+            f"format version {version} is newer than this policybench reads ({FORMAT_VERSION})",
+        )
+    return obj
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -116,9 +234,11 @@ def iter_samples(path: str | Path, categories: frozenset[str] | None = None) -> 
 def scan(path: str | Path, categories: frozenset[str] | None = None) -> DatasetInfo:
     """Validate the whole file (duplicate ids included) and summarise it.
 
-    Memory stays flat: ids are checked for duplicates through 8-byte hashes.
+    Memory does not hold samples: ids are checked for duplicates through one 8-byte hash
+    per sample (8 MB per million samples, sorted in place), and a second pass over the
+    file runs only if two hashes collide.
     """
-    info = DatasetInfo(path=str(path))
+    info = DatasetInfo(path=str(path), header=read_header(path))
     total = 0
     id_hashes = array("Q")
     for sample in iter_samples(path, categories):
@@ -135,7 +255,12 @@ def scan(path: str | Path, categories: frozenset[str] | None = None) -> DatasetI
             info.unsafe += 1
         elif sample.unsafe is False:
             info.safe += 1
-        info.sources[sample.source] += 1
+        source = sample.source
+        if source not in info.sources and len(info.sources) >= _MAX_SOURCES:
+            source = "(other)"
+        info.sources[source] += 1
+        info.label_sets[label_set_name(sample)] += 1
+        info.lengths.add(len(sample.text))
     if info.count == 0:
         raise DatasetError(path, None, None, "the dataset has no samples")
     _check_unique_ids(path, id_hashes, categories)
@@ -148,11 +273,26 @@ def _id_hash(sample_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(sample_id.encode(), digest_size=8).digest(), "big")
 
 
+def _colliding(id_hashes: array[int]) -> set[int]:
+    """Hashes that occur more than once.  Sorted in place with numpy where available (no
+    Python object per sample); else through a sorted list."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy comes with scipy
+        ordered = sorted(id_hashes)
+        return {a for a, b in itertools.pairwise(ordered) if a == b}
+    if len(id_hashes) < 2:
+        return set()
+    view = np.frombuffer(id_hashes, dtype=np.uint64)
+    view.sort()
+    same = np.flatnonzero(view[1:] == view[:-1])
+    return {int(v) for v in view[same]}
+
+
 def _check_unique_ids(
     path: str | Path, id_hashes: array[int], categories: frozenset[str] | None
 ) -> None:
-    ordered = sorted(id_hashes)
-    dupes = {a for a, b in itertools.pairwise(ordered) if a == b}
+    dupes = _colliding(id_hashes)
     if not dupes:
         return
     first: dict[str, int] = {}
@@ -170,11 +310,8 @@ def _check_unique_ids(
 
 def _open_lines(path: Path) -> Iterator[bytes]:
     try:
-        raw: io.BufferedIOBase
-        if path.name.endswith(".gz"):
-            raw = gzip.open(path, "rb")  # type: ignore[assignment]
-        else:
-            raw = open(path, "rb")  # noqa: SIM115 - closed in finally below
+        opener: Any = gzip.open if path.name.endswith(".gz") else open
+        raw: io.BufferedIOBase = opener(path, "rb")
     except OSError as exc:
         raise DatasetError(path, None, None, exc.strerror or str(exc)) from exc
     try:
@@ -187,6 +324,7 @@ def _open_lines(path: Path) -> Iterator[bytes]:
 
 def _iter_jsonl(path: Path, categories: frozenset[str] | None) -> Iterator[Sample]:
     position = 0
+    first = True
     for lineno, line in enumerate(_open_lines(path), start=1):
         if not line.strip():
             continue
@@ -198,6 +336,15 @@ def _iter_jsonl(path: Path, categories: frozenset[str] | None) -> Iterator[Sampl
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             raise DatasetError(path, lineno, None, f"invalid JSON: {exc}") from exc
+        if _is_header(obj):
+            if not first:
+                raise DatasetError(
+                    path, lineno, HEADER_KEY, "a header is allowed on the first line only"
+                )
+            _check_header(obj, path, lineno)
+            first = False
+            continue
+        first = False
         yield _sample_from(obj, path, lineno, position, categories, text_key="text")
         position += 1
 
@@ -219,7 +366,11 @@ def _iter_json_list(path: Path, categories: frozenset[str] | None) -> Iterator[S
     for index, obj in enumerate(items):
         lineno = lines[index] if index < len(lines) else None
         # the seed's format names the text `content`; accept `text` too
-        text_key = "text" if isinstance(obj, dict) and "text" in obj and "content" not in obj else "content"
+        text_key = (
+            "text"
+            if isinstance(obj, dict) and "text" in obj and "content" not in obj
+            else "content"
+        )
         yield _sample_from(obj, path, lineno, index, categories, text_key=text_key)
 
 
@@ -256,6 +407,9 @@ def _sample_from(
 
     if not isinstance(obj, dict):
         raise fail(None, f"expected a JSON object, got {type(obj).__name__}")
+    for key in obj:
+        if key not in _KNOWN_KEYS and key != text_key:
+            raise fail(key, "unknown field (extra data belongs in `meta`)")
     text = obj.get(text_key)
     if not isinstance(text, str) or not text.strip():
         raise fail(
