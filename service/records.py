@@ -96,8 +96,25 @@ class SampleResult:
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
                 "parts": [p.as_dict() for p in self.parts],
+                **members_of(self.verdict),
             }
         )
+
+
+def members_of(verdict: Verdict) -> dict[str, Any]:
+    """``{"members": [...]}`` for a combined (ensemble) verdict, else ``{}``."""
+    if not verdict.members:
+        return {}
+    return {
+        "members": [
+            {
+                "member": label,
+                "predicted": None if v.categories is None else sorted(v.categories),
+                "reason": v.reason,
+            }
+            for label, v in verdict.members
+        ]
+    }
 
 
 def gold_of(record: dict[str, Any]) -> Gold:

@@ -87,7 +87,8 @@ def flagged(ctx: ParseContext, violated: bool, named: frozenset[str] = EMPTY) ->
     return Verdict(named or frozenset((UNMAPPED,)))
 
 
-_MARKDOWN = re.compile(r"[*_`#>]+")
+# Underscores only at word edges (``__bold__``), so that ``hate_speech`` survives.
+_MARKDOWN = re.compile(r"[*`#>]+|(?<!\w)_+|_+(?!\w)")
 
 
 def plain(text: str) -> str:

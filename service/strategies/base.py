@@ -1,4 +1,9 @@
-"""What a strategy is: how one sample becomes requests, and how their answers become a verdict."""
+"""What a strategy is: how one sample becomes requests, and how their answers become a verdict.
+
+:func:`judge` is the one place where a sample's parts become its verdict and outcome;
+the live run and ``bench rescore`` both call it, so a rescore with unchanged parsers
+reproduces the run exactly.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,23 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..parsers import ParseContext, Verdict
+from ..scoring import ERROR, PARSE_FAILURE, Gold, outcome_of
 
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
-    """One request of a sample: a system prompt (shared across samples) and how to parse it."""
+    """One request of a sample: a system prompt (shared across samples) and how to parse it.
+
+    ``model`` and ``reasoning_effort`` override the run's for this request (``ensemble``
+    members); ``None`` keeps the run's.
+    """
 
     key: str
     system: str
     ctx: ParseContext
     fmt: str = "json"
+    model: str | None = None
+    reasoning_effort: str | None = None
 
 
 class Strategy(Protocol):
@@ -29,3 +41,25 @@ class Strategy(Protocol):
     def combine(self, verdicts: Sequence[Verdict]) -> Verdict:
         """The sample's verdict from its parts' verdicts (same order as :meth:`plan`)."""
         ...
+
+
+class Part(Protocol):
+    """What :func:`judge` reads of one request's outcome (a ``RequestOutcome``)."""
+
+    key: str
+    error: str | None
+    error_kind: str | None
+    verdict: Verdict | None
+
+
+def judge(strategy: Strategy, parts: Sequence[Part], gold: Gold) -> tuple[Verdict, str]:
+    """A sample's verdict and outcome: ``error`` if any request failed, ``parse_failure``
+    if the combined verdict is a failure, else scored against ``gold``."""
+    failed = [p for p in parts if p.error is not None]
+    if failed:
+        reason = "; ".join(f"{p.key}: {p.error_kind}: {p.error}" for p in failed)
+        return Verdict.fail(reason), ERROR
+    verdict = strategy.combine([p.verdict or Verdict.fail("no answer") for p in parts])
+    if verdict.categories is None:
+        return verdict, PARSE_FAILURE
+    return verdict, outcome_of(gold, verdict.categories, None)

@@ -8,17 +8,21 @@ from ..parsers import ParseContext, Verdict
 from ..policies import PolicySet
 from ..prompts import PromptOptions, multi_policy_prompt
 from .base import RequestSpec
+from .formats import shared_format
 
 
 class MultiStrategy:
     name = "multi"
 
-    def __init__(self, policies: PolicySet, options: PromptOptions) -> None:
+    def __init__(
+        self, policies: PolicySet, options: PromptOptions, output_format: str | None = None
+    ) -> None:
         self._specs = (
             RequestSpec(
                 key="all",
                 system=multi_policy_prompt(policies, options),
                 ctx=ParseContext(categories=policies.categories),
+                fmt=shared_format(policies.policies, output_format),
             ),
         )
 

@@ -1,0 +1,84 @@
+"""``bench rescore RUN``: re-parse a stored run with today's parsers; never a request.
+
+Prints the new summary (terminal tables, or one JSON object with ``--json``) and what
+changed against the run's own: samples whose verdict changed, and the headline figures
+before and after.  The run's own records and summary stay as they were.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+from policybench.service.errors import InputError, StoreError
+from policybench.service.rescoring import RescoreResult, rescore
+
+from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, _open_store, _stderr_console
+
+_HEADLINES = ("multi_policy_accuracy", "binary_accuracy")
+
+
+def _value(summary: dict[str, Any] | None, key: str) -> float | None:
+    figure = (summary or {}).get(key)
+    return figure.get("value") if isinstance(figure, dict) else figure
+
+
+def as_json(result: RescoreResult) -> dict[str, Any]:
+    return {
+        "rescore_id": result.rescore_id,
+        "run_id": result.run_id,
+        "output_format": result.output_format,
+        "samples": result.samples,
+        "changed": result.changed,
+        "same_summary": result.same_summary,
+        "previous": {k: (result.previous or {}).get(k) for k in (*_HEADLINES, "parse_failures")},
+        "summary": result.summary,
+    }
+
+
+def _show(value: float | None, pct: bool) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1%}" if pct else str(value)
+
+
+def _describe(result: RescoreResult) -> str:
+    fmt = result.output_format or "the run's own formats"
+    lines = [
+        f"rescore {result.rescore_id} of run {result.run_id} ({fmt}): "
+        f"{result.samples} samples re-parsed, {result.changed} verdicts changed, no request sent"
+    ]
+    for key in (*_HEADLINES, "parse_failures"):
+        old, new = _value(result.previous, key), _value(result.summary, key)
+        pct = isinstance(old, float) or isinstance(new, float)
+        lines.append(f"  {key}: {_show(old, pct)} -> {_show(new, pct)}")
+    if result.same_summary:
+        lines.append("  summary identical to the run's own")
+    return "\n".join(lines)
+
+
+def rescore_command(run: str, output_format: str | None, store: str | None, json_out: bool) -> int:
+    db = _open_store(store)
+    try:
+        try:
+            result = rescore(db, run, output_format)
+        except InputError as exc:
+            raise BenchError(str(exc), EXIT_USAGE) from exc
+        except StoreError as exc:
+            code = EXIT_USAGE if "no run" in str(exc) or "ambiguous" in str(exc) else EXIT_FAILURE
+            raise BenchError(str(exc), code) from exc
+    finally:
+        db.close()
+    console = _stderr_console()
+    if json_out:
+        console.print(_describe(result), highlight=False, soft_wrap=True)
+        sys.stdout.write(orjson.dumps(as_json(result)).decode() + "\n")
+        return EXIT_OK
+    from rich.console import Console
+
+    from .render import render_summary
+
+    render_summary(result.summary, Console())
+    Console().print(_describe(result), highlight=False, soft_wrap=True)
+    return EXIT_OK
