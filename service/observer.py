@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from .errors import RequestError
     from .records import RequestOutcome, SampleResult
     from .runner import RunHandle
     from .scoring import Scorer
@@ -23,7 +24,11 @@ class RunObserver(Protocol):
 
 
 class BaseObserver:
-    """No-op implementations, to subclass."""
+    """No-op implementations, to subclass.
+
+    ``on_retry`` is an optional hook (not part of :class:`RunObserver`): the dispatcher
+    calls it, when an observer has it, for each failed attempt it is about to retry.
+    """
 
     def on_start(self, run: RunHandle) -> None:
         pass
@@ -32,6 +37,9 @@ class BaseObserver:
         pass
 
     def on_sample(self, result: SampleResult, scorer: Scorer) -> None:
+        pass
+
+    def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
         pass
 
     def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
@@ -43,6 +51,9 @@ class Observers(BaseObserver):
 
     def __init__(self, observers: Sequence[RunObserver]) -> None:
         self._observers = tuple(observers)
+        self._retry_hooks = tuple(
+            hook for o in self._observers if (hook := getattr(o, "on_retry", None)) is not None
+        )
 
     def on_start(self, run: RunHandle) -> None:
         for o in self._observers:
@@ -55,6 +66,10 @@ class Observers(BaseObserver):
     def on_sample(self, result: SampleResult, scorer: Scorer) -> None:
         for o in self._observers:
             o.on_sample(result, scorer)
+
+    def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
+        for hook in self._retry_hooks:
+            hook(key, error, attempt)
 
     def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
         for o in self._observers:
