@@ -14,7 +14,7 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import click
@@ -40,6 +40,12 @@ _CONFIG_KEYS = (
     "model",
     "base_url",
     "concurrency",
+    "max_concurrency",
+    "endpoints",
+    "rate",
+    "batch_size",
+    "batch_endpoint",
+    "chat_template",
     "max_tokens",
     "temperature",
     "reasoning_effort",
@@ -49,11 +55,16 @@ _CONFIG_KEYS = (
     "grace_period",
     "limit",
     "max_error_rate",
+    "ensemble_members",
+    "vote",
+    "output_format",
 )
 #: Options a resumed run may change: how it runs, not what it measures.
 _RESUMABLE_OVERRIDES = (
     "base_url",
+    "endpoints",
     "concurrency",
+    "max_concurrency",
     "timeout",
     "max_attempts",
     "grace_period",
@@ -67,18 +78,35 @@ def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
             raise BenchError(f"--sim-error-rate: {opts[key]} is not between 0 and 1", EXIT_USAGE)
     if opts["sim_time_scale"] < 0:
         raise BenchError("--sim-time-scale: must be >= 0", EXIT_USAGE)
-    if opts["sim_max_num_seqs"] < 1:
+    if opts["sim_max_num_seqs"] is not None and opts["sim_max_num_seqs"] < 1:
         raise BenchError("--sim-max-num-seqs: must be >= 1", EXIT_USAGE)
-    return {
+    settings = {
         "error_rate": opts["sim_error_rate"],
         "seed": opts["sim_seed"],
         "time_scale": opts["sim_time_scale"],
         "max_num_seqs": opts["sim_max_num_seqs"],
+        "profile": opts.get("sim_profile") or "gpt-oss-safeguard-20b-h100",
+        "style": opts.get("sim_style") or "auto",
+        "faults": list(opts.get("sim_faults") or ()),
     }
+    from .sim import FaultSpecError, SimConfigError, sim_config_from_settings
+
+    try:  # validate now: a bad profile, style or fault is a usage error before any request
+        sim_config_from_settings(settings, datasets=(), model="check")
+    except (SimConfigError, FaultSpecError) as exc:
+        raise BenchError(f"--sim: {exc}", EXIT_USAGE) from exc
+    return settings
 
 
 def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
+    if not opts["resume"] and not opts["dataset"]:
+        raise BenchError("--dataset: required (unless --resume RUN)", EXIT_USAGE)
+    urls = list(opts["base_urls"])
+    opts = {**opts, "base_url": urls[0], "endpoints": tuple(urls[1:])}
     values = {k: opts[k] for k in _CONFIG_KEYS}
+    values["ensemble_members"] = tuple(
+        m.strip() for m in (opts["ensemble_members"] or "").split(",") if m.strip()
+    )
     if opts["resume"]:
         try:
             row = store.get_run(opts["resume"])
@@ -87,7 +115,8 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
         stored = dict(row.config)
         ctx = click.get_current_context()
         for key in _RESUMABLE_OVERRIDES:
-            source = ctx.get_parameter_source(key)
+            param = "base_urls" if key in ("base_url", "endpoints") else key
+            source = ctx.get_parameter_source(param)
             if source not in (None, click.core.ParameterSource.DEFAULT):
                 stored[key] = values[key]
         values = stored
@@ -107,19 +136,67 @@ def run_command(opts: dict[str, Any]) -> int:
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
-        try:
-            result = _run_loop(_run_async(prepared, store, api_key, opts, console))
-        except RunError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            return EXIT_FAILURE
-        except PolicybenchError as exc:
-            raise BenchError(str(exc), EXIT_FAILURE) from exc
-        if result is None:
-            return EXIT_INTERRUPTED
-        _report(result, opts, console)
-        return {"success": EXIT_OK, "cancelled": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILURE)
+        with _metrics(opts, console) as metrics_observer:
+            try:
+                result = _run_loop(
+                    _run_async(prepared, store, api_key, opts, console, metrics_observer)
+                )
+            except RunError as exc:
+                console.print(f"[red]error:[/red] {exc}")
+                return EXIT_FAILURE
+            except PolicybenchError as exc:
+                raise BenchError(str(exc), EXIT_FAILURE) from exc
+            if result is None:
+                return EXIT_INTERRUPTED
+            _report(result, opts, console)
+            return {"success": EXIT_OK, "cancelled": EXIT_INTERRUPTED}.get(
+                result.status, EXIT_FAILURE
+            )
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def _metrics(opts: dict[str, Any], console: Any) -> Iterator[Any]:
+    """With ``--metrics-port``: serve /metrics (in a thread) for the run and, after it, for
+    ``--metrics-linger`` seconds (Ctrl-C or SIGTERM ends the linger); yields the observer."""
+    port = opts.get("metrics_port")
+    if port is None:
+        yield None
+        return
+    from policybench.service.metrics import RunMetrics
+    from policybench.service.metrics_server import MetricsServer
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    observer = RunMetrics(registry).observer()
+    server = MetricsServer(registry, opts["metrics_host"], port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise BenchError(
+            f"--metrics-port: cannot serve on {opts['metrics_host']}:{port}: {exc.strerror or exc}",
+            EXIT_USAGE,
+        ) from exc
+    console.print(f"metrics: {server.url}")
+    try:
+        yield observer
+    finally:
+        linger = opts.get("metrics_linger") or 0.0
+        if linger > 0 and observer.run_id is not None:
+            console.print(
+                f"serving the final metrics on {server.url} for {linger:g}s (Ctrl-C to stop)"
+            )
+            previous = {
+                sig: signal.signal(sig, lambda *_: server.interrupt())
+                for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+            try:
+                server.linger(linger)
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+        server.stop()
 
 
 def _report(result: RunResult, opts: dict[str, Any], console: Any) -> None:
@@ -154,29 +231,30 @@ async def _backend(prepared: Prepared) -> AsyncIterator[Prepared]:
     if config.backend != "simulated":
         yield prepared
         return
-    from .sim import SimConfig, serve_in_background
+    from .sim import serve_in_background, sim_config_from_settings
 
-    sim = config.sim or {}
-    sim_config = SimConfig(
-        datasets=(str(prepared.dataset_path),),
-        model=config.model,
-        error_rate=sim.get("error_rate", 0.0),
-        seed=sim.get("seed", 0),
-        time_scale=sim.get("time_scale", 1.0),
-        max_num_seqs=sim.get("max_num_seqs", 256),
+    sim_config = sim_config_from_settings(
+        config.sim or {}, datasets=(str(prepared.dataset_path),), model=config.model
     )
     async with serve_in_background(sim_config) as (url, _app):
         yield dataclasses.replace(prepared, config=config.model_copy(update={"base_url": url}))
 
 
 async def _run_async(
-    prepared: Prepared, store: Any, api_key: str | None, opts: dict[str, Any], console: Any
+    prepared: Prepared,
+    store: Any,
+    api_key: str | None,
+    opts: dict[str, Any],
+    console: Any,
+    metrics_observer: Any = None,
 ) -> RunResult | None:
     from policybench.service.observer import Observers
 
     from .progress import ProgressObserver
 
     observers = [] if opts["no_progress"] else [ProgressObserver(console)]
+    if metrics_observer is not None:
+        observers.append(metrics_observer)
     async with _backend(prepared) as ready:
         run = Run(
             ready, store, api_key=api_key, observer=Observers(observers), resume=opts["resume"]

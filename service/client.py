@@ -71,6 +71,7 @@ class ChatClient:
         # (shared, often multi-kilobyte) system prompt are JSON-encoded once, not per request.
         self._head = orjson.dumps(base)[:-1] + b',"messages":[{"role":"system","content":'
         self._systems: dict[str, bytes] = {}
+        self._heads: dict[tuple[str | None, str | None], bytes] = {}
         self._timeout = aiohttp.ClientTimeout(
             total=settings.timeout, sock_connect=settings.connect_timeout
         )
@@ -98,18 +99,60 @@ class ChatClient:
             await self._session.close()
             self._session = None
 
-    async def chat(self, system: str, user: str) -> Completion:
-        """One attempt.  Raises a :class:`RequestError` subclass on any failure."""
+    def _head_for(self, model: str | None, reasoning_effort: str | None) -> bytes:
+        """The pre-encoded head with the model and/or reasoning effort overridden."""
+        head = self._heads.get((model, reasoning_effort))
+        if head is None:
+            body = dict(self._base_body)
+            if model is not None:
+                body["model"] = model
+            if reasoning_effort is not None:
+                body["reasoning_effort"] = reasoning_effort
+            head = orjson.dumps(body)[:-1] + b',"messages":[{"role":"system","content":'
+            self._heads[(model, reasoning_effort)] = head
+        return head
+
+    async def chat(
+        self,
+        system: str,
+        user: str,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
+    ) -> Completion:
+        """One attempt.  Raises a :class:`RequestError` subclass on any failure.
+
+        ``model`` and ``reasoning_effort`` override the settings' for this request
+        (``ensemble`` members on other models or reasoning settings).
+        """
         assert self._session is not None, "use `async with ChatClient(...)`"
+        head = (
+            self._head
+            if model is None and reasoning_effort is None
+            else self._head_for(model, reasoning_effort)
+        )
         encoded = self._systems.get(system)
         if encoded is None:
             encoded = self._systems[system] = orjson.dumps(system)
-        data = b"".join(
-            (self._head, encoded, b'},{"role":"user","content":', orjson.dumps(user), b"}]}")
-        )
+        data = b"".join((head, encoded, b'},{"role":"user","content":', orjson.dumps(user), b"}]}"))
+        raw, latency = await self.post(self._url, data)
+        return decode_completion(raw, latency)
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url.rstrip("/")
+
+    @property
+    def base_body(self) -> dict[str, Any]:
+        """The constant request fields (model, max_tokens, ...), for other request shapes."""
+        return dict(self._base_body)
+
+    async def post(self, url: str, data: bytes) -> tuple[bytes, float]:
+        """POST ``data`` (JSON bytes) to ``url``: the 2xx body and the latency, or a
+        :class:`RequestError` (status, headers, Retry-After) for anything else."""
+        assert self._session is not None, "use `async with ChatClient(...)`"
         started = time.perf_counter()
         try:
-            async with self._session.post(self._url, data=data) as resp:
+            async with self._session.post(url, data=data) as resp:
                 raw = await resp.read()
                 if resp.status >= 400 or resp.status < 200:
                     raise HTTPStatusError(
@@ -126,8 +169,7 @@ class ChatClient:
             raise TransportError(f"bad HTTP response: {exc.message}", status=exc.status) from exc
         except aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        latency = time.perf_counter() - started
-        return decode_completion(raw, latency)
+        return raw, time.perf_counter() - started
 
 
 def decode_completion(raw: bytes, latency: float) -> Completion:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import ConfigError
 
@@ -22,10 +29,27 @@ class RunConfig(BaseModel):
 
     dataset: str = Field(description="dataset file, or the name of a shipped set")
     policies: str = Field("minimal", description="minimal|medium|verbose or a policy folder")
-    strategy: Literal["multi", "gauntlet"] = "multi"
+    strategy: Literal["multi", "gauntlet", "ensemble"] = "multi"
+    ensemble_members: tuple[str, ...] = Field(
+        (),
+        validate_default=True,
+        description="ensemble: STRATEGY[+cot][+low|medium|high][@MODEL] per member",
+    )
+    vote: Literal["majority", "any", "all"] = Field("majority", description="ensemble vote")
+    output_format: str | None = Field(
+        None, description="parse every answer in this format (else each policy's `output:`)"
+    )
     model: str = "openai/gpt-oss-safeguard-20b"
     base_url: str = "http://localhost:8000/v1"
-    concurrency: int = Field(32, ge=1, le=8192, description="requests in flight")
+    concurrency: int | Literal["auto"] = Field(
+        32, description="requests in flight, or 'auto' for an adaptive limit"
+    )
+    max_concurrency: int = Field(1024, ge=1, le=8192, description="upper bound for 'auto'")
+    endpoints: tuple[str, ...] = Field((), description="more base URLs, load-balanced with base_url")
+    batch_size: int = Field(1, ge=1, le=1024, description="conversations per HTTP request")
+    batch_endpoint: Literal["auto", "chat-batch", "completions"] = "auto"
+    chat_template: str = Field("harmony", description="template for the completions batch route")
+    rate: float | None = Field(None, gt=0, description="Poisson arrivals: samples per second")
     max_tokens: int | None = Field(2048, ge=1)
     temperature: float | None = Field(0.0, ge=0.0, le=2.0)
     reasoning_effort: Literal["low", "medium", "high"] | None = None
@@ -46,6 +70,28 @@ class RunConfig(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(cls._url(v) for v in value)
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 8192:
+            raise ValueError("must be between 1 and 8192, or 'auto'")
+        return value
+
+    @field_validator("ensemble_members")
+    @classmethod
+    def _ensemble(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        strategy = info.data.get("strategy")
+        if strategy == "ensemble" and len(value) < 2:
+            raise ValueError("an ensemble needs at least two members")
+        if strategy != "ensemble" and value:
+            raise ValueError("only with strategy 'ensemble'")
+        return value
 
     @field_validator("model")
     @classmethod

@@ -12,28 +12,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import secrets
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .client import ChatClient, ClientSettings
+from .client import ClientSettings
+from .clients import build_client
+from .endpoints import ChatLike
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .errors import ErrorBudgetExceeded, RequestError, StoreError
 from .limiter import Limiter
-from .observer import BaseObserver, RunObserver
-from .parsers import Verdict, parse
+from .adaptive import GradientController
+from .observer import BaseObserver, Observers, RunObserver
+from .parsers import parse
 from .policies import PolicySet, load_policy_set
-from .prompts import PromptOptions, user_content
+from .prompts import user_content
 from .records import RequestOutcome, SampleResult, replay
 from .retry import RetryPolicy
-from .scoring import ERROR, PARSE_FAILURE, Gold, Scorer, outcome_of
+from .scoring import Gold, Scorer
 from .store import Store
-from .strategies import RequestSpec, Strategy, build_strategy
+from .strategies import RequestSpec, Strategy, judge
+from .strategies import from_config as strategy_from_config
 from .writer import RecordWriter
 
 
@@ -53,9 +59,7 @@ def prepare(config: RunConfig) -> Prepared:
     policies = load_policy_set(config.policies)
     path = resolve(config.dataset)
     info = scan(path, frozenset(policies.categories))
-    strategy = build_strategy(
-        config.strategy, policies, PromptOptions(chain_of_thought=config.chain_of_thought)
-    )
+    strategy = strategy_from_config(config, policies)
     return Prepared(config, path, info, policies, strategy)
 
 
@@ -102,6 +106,19 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
+class _Arrivals:
+    """Poisson arrivals at ``rate`` per second on an absolute schedule (no drift)."""
+
+    def __init__(self, rate: float, seed: int | None = None) -> None:
+        self._rate = rate
+        self._rng = random.Random(seed)
+        self._next = time.perf_counter()
+
+    def next_delay(self) -> float:
+        self._next += self._rng.expovariate(self._rate)
+        return self._next - time.perf_counter()
+
+
 @dataclass(slots=True)
 class _Pending:
     sample: Sample
@@ -123,15 +140,29 @@ class Run:
         observer: RunObserver | None = None,
         resume: str | None = None,
         run_id: str | None = None,
+        gate: contextlib.AbstractAsyncContextManager[Any] | None = None,
+        client: ChatLike | None = None,
     ) -> None:
+        # ``gate``: an optional async context entered around every HTTP attempt, on top of
+        # this run's own limit; the service passes one shared per endpoint so that all of
+        # its runs together stay under a global in-flight cap (service/api/jobs.py).
         self.prepared = prepared
         self.config = prepared.config
         self.store = store
         self.observer: RunObserver = observer or BaseObserver()
+        self._on_retry = getattr(self.observer, "on_retry", None)  # optional hook
         self._api_key = api_key
         self._resume = resume
+        self._gate = gate
+        self._given_client = client  # e.g. answers read from an offline batch file
         self.run_id = resume or run_id or new_run_id()
-        self.limiter = Limiter(self.config.concurrency)
+        self.controller: GradientController | None = None
+        if self.config.concurrency == "auto":
+            self.limiter = Limiter(4)
+            self.controller = GradientController(self.limiter, maximum=self.config.max_concurrency)
+            self.observer = Observers([self.controller, self.observer])
+        else:
+            self.limiter = Limiter(int(self.config.concurrency))
         self.scorer = Scorer(prepared.policies.categories)
         self.retry = RetryPolicy(max_attempts=self.config.max_attempts)
         self._stop = asyncio.Event()
@@ -139,7 +170,9 @@ class Run:
         self._inflight: set[asyncio.Task[None]] = set()
         self._writer: RecordWriter | None = None
         self._budget_error: str | None = None
+        self._clock: Callable[[], float] | None = None  # dispatch seconds so far
         self.handle: RunHandle | None = None
+        self._client: Any = None
 
     # -- control ----------------------------------------------------------------------
     def request_stop(self, reason: str = "cancelled") -> None:
@@ -209,6 +242,7 @@ class Run:
         status = "success"
         error: str | None = None
         started = time.perf_counter()
+        self._clock = lambda: prior_seconds + (time.perf_counter() - started)
         try:
             await self._dispatch(done)
         except BaseException as exc:
@@ -245,13 +279,26 @@ class Run:
             "samples": self.handle.total,
         }
         out.update(self.scorer.summary(dispatch_seconds))
-        out["backend"] = "simulated" if cfg.backend == "simulated" else cfg.base_url
+        out["backend"] = cfg.base_url if cfg.backend == "server" else cfg.backend
+        if cfg.backend == "offline-batch":  # answers came from a file: no throughput to speak of
+            out["samples_per_hour"] = None
+            out["tokens_per_second"] = {"prompt": None, "completion": None}
         out["model"] = cfg.model
         out["strategy"] = cfg.strategy
         out["policies"] = self.prepared.policies.name
         out["dataset"] = str(self.prepared.dataset_path)
         out["dataset_fingerprint"] = self.prepared.dataset.fingerprint
         out["concurrency"] = cfg.concurrency
+        out["concurrency_limit"] = self.limiter.limit
+        if cfg.rate:
+            out["rate"] = cfg.rate
+        if cfg.batch_size > 1:
+            out["batch_size"] = cfg.batch_size
+        figures = getattr(self._client, "figures", None)
+        if figures is not None:
+            out["endpoints"] = figures()
+        if self.controller is not None:
+            out["concurrency_limit_history"] = self.controller.history[-50:]
         return out
 
     # -- dispatch ---------------------------------------------------------------------
@@ -263,15 +310,18 @@ class Run:
             model=cfg.model,
             api_key=self._api_key,
             timeout=cfg.timeout,
-            max_connections=cfg.concurrency,
+            max_connections=cfg.max_concurrency if cfg.concurrency == "auto" else int(cfg.concurrency),
             max_tokens=cfg.max_tokens,
             temperature=cfg.temperature,
             reasoning_effort=cfg.reasoning_effort,
         )
-        writer = self._writer = RecordWriter(self.store, self.run_id)
+        writer = self._writer = RecordWriter(self.store, self.run_id, clock=self._clock)
         categories = frozenset(self.prepared.policies.categories)
-        async with ChatClient(settings) as client, asyncio.TaskGroup() as tg:
+        chat_client = self._given_client or build_client(cfg, settings)
+        async with chat_client as client, asyncio.TaskGroup() as tg:
             writer_task = tg.create_task(writer.run())
+            self._client = client
+            arrivals = _Arrivals(cfg.rate) if cfg.rate else None
             try:
                 for seq, sample in enumerate(iter_samples(self.prepared.dataset_path, categories)):
                     if cfg.limit is not None and seq >= cfg.limit:
@@ -279,6 +329,8 @@ class Run:
                     if sample.id in done:
                         continue
                     if self._stop.is_set():
+                        break
+                    if arrivals is not None and not await self._arrive(arrivals):
                         break
                     pending = _Pending(sample, seq, [None] * len(specs), len(specs), 0.0)
                     user = user_content(sample)
@@ -296,6 +348,14 @@ class Run:
             finally:
                 writer.close()
                 del writer_task
+
+    async def _arrive(self, arrivals: _Arrivals) -> bool:
+        """Wait for the next Poisson arrival; ``False`` if the run is stopped meanwhile."""
+        delay = arrivals.next_delay()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+        return not self._stop.is_set()
 
     async def _drain(self) -> None:
         """Wait for in-flight requests; after a stop, at most the grace period."""
@@ -319,7 +379,7 @@ class Run:
                 task.cancel()
 
     async def _request(
-        self, client: ChatClient, pending: _Pending, index: int, spec: RequestSpec, user: str
+        self, client: ChatLike, pending: _Pending, index: int, spec: RequestSpec, user: str
     ) -> None:
         outcome = RequestOutcome(key=spec.key)
         try:
@@ -327,13 +387,23 @@ class Run:
             while True:
                 attempt += 1
                 try:
-                    completion = await client.chat(spec.system, user)
+                    if self._gate is None:
+                        completion = await client.chat(
+                            spec.system, user, spec.model, spec.reasoning_effort
+                        )
+                    else:
+                        async with self._gate:
+                            completion = await client.chat(
+                                spec.system, user, spec.model, spec.reasoning_effort
+                            )
                 except RequestError as exc:
                     delay = self.retry.delay(attempt, exc)
                     if delay is None:
                         outcome.error = str(exc)
                         outcome.error_kind = exc.kind
                         break
+                    if self._on_retry is not None:
+                        self._on_retry(spec.key, exc, attempt)
                     await asyncio.sleep(delay)
                     continue
                 outcome.content = completion.content
@@ -358,19 +428,8 @@ class Run:
     def _finish(self, pending: _Pending) -> None:
         parts = [p for p in pending.parts if p is not None]
         sample = pending.sample
-        failed = [p for p in parts if p.error is not None]
-        if failed:
-            verdict = Verdict.fail("; ".join(f"{p.key}: {p.error_kind}: {p.error}" for p in failed))
-            outcome = ERROR
-        else:
-            verdict = self.prepared.strategy.combine(
-                [p.verdict or Verdict.fail("no answer") for p in parts]
-            )
-            if verdict.categories is None:
-                outcome = PARSE_FAILURE
-            else:
-                gold = Gold(sample.labels, sample.unsafe, sample.unknown)
-                outcome = outcome_of(gold, verdict.categories, None)
+        gold = Gold(sample.labels, sample.unsafe, sample.unknown)
+        verdict, outcome = judge(self.prepared.strategy, parts, gold)
         result = SampleResult(
             sample=sample,
             seq=pending.seq,

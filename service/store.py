@@ -54,7 +54,40 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (run_id, sample_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_seq ON records(run_id, seq);
+-- the HTTP service's job queue (service/api/jobs.py); additive, schema version unchanged
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    submitted_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    error TEXT
+);
+-- rescores of stored runs (service/rescoring.py); additive, schema version unchanged.
+-- A rescore's records are written first and its row last: without the row, they are
+-- invisible, so a rescore that dies half-way leaves nothing half-written.
+CREATE TABLE IF NOT EXISTS rescores (
+    rescore_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    created_at REAL NOT NULL,
+    output_format TEXT,
+    version TEXT NOT NULL,
+    git_rev TEXT,
+    changed INTEGER NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rescores_run ON rescores(run_id, created_at);
+CREATE TABLE IF NOT EXISTS rescore_records (
+    rescore_id TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (rescore_id, sample_id)
+) WITHOUT ROWID;
 """
+JOB_STATUSES = ("queued", "running", "done", "cancelled", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +243,18 @@ class Store:
         return [_run_row(r) for r in rows]
 
     # -- records ------------------------------------------------------------------------
-    def insert_records(self, run_id: str, records: Sequence[tuple[str, int, str, bytes]]) -> None:
+    def insert_records(
+        self,
+        run_id: str,
+        records: Sequence[tuple[str, int, str, bytes]],
+        dispatch_seconds: float | None = None,
+    ) -> None:
         """Insert ``(sample_id, seq, outcome, record_json)`` rows in one transaction.
 
         A sample already recorded keeps its first record (a retried batch after a crash
-        cannot count a sample twice).
+        cannot count a sample twice).  ``dispatch_seconds``, when given, is stored in the
+        same transaction, so a run killed with ``kill -9`` keeps the dispatch time of the
+        records it kept and a resumed run's samples/hour stays true.
         """
         if not records:
             return
@@ -229,9 +269,15 @@ class Store:
                         for sid, seq, outcome, rec in records
                     ],
                 )
-                self._db.execute(
-                    "UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id)
-                )
+                if dispatch_seconds is None:
+                    self._db.execute(
+                        "UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id)
+                    )
+                else:
+                    self._db.execute(
+                        "UPDATE runs SET updated_at=?, dispatch_seconds=? WHERE run_id=?",
+                        (time.time(), dispatch_seconds, run_id),
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -266,6 +312,142 @@ class Store:
                     "SELECT COUNT(*) FROM records WHERE run_id=?", (run_id,)
                 ).fetchone()[0]
             )
+
+    def records_after(self, run_id: str, seq: int, limit: int = 1000) -> list[tuple[int, str]]:
+        """Up to ``limit`` stored ``(seq, record_json)`` rows after ``seq``, unparsed."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT seq, record FROM records WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+                (run_id, seq, limit),
+            ).fetchall()
+
+    # -- jobs (the HTTP service's queue, in submission order) ---------------------------
+    def add_job(self, job_id: str, config: dict[str, Any]) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO jobs(job_id, status, config, submitted_at, updated_at)"
+                " VALUES (?,?,?,?,?)",
+                (job_id, "queued", orjson.dumps(config).decode(), now, now),
+            )
+
+    def set_job_status(self, job_id: str, status: str, error: str | None = None) -> None:
+        if status not in JOB_STATUSES:
+            raise ValueError(status)
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET status=?, updated_at=?, error=? WHERE job_id=?",
+                (status, time.time(), error, job_id),
+            )
+
+    def get_job(self, job_id: str) -> JobRow | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id=?", (job_id,)
+            ).fetchone()
+        return None if row is None else JobRow(*row[:3], orjson.loads(row[3]), *row[4:])
+
+    def list_jobs(self, statuses: Sequence[str] = ()) -> list[JobRow]:
+        """Jobs in submission order, optionally only those with one of ``statuses``."""
+        where = f" WHERE status IN ({','.join('?' * len(statuses))})" if statuses else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs{where} ORDER BY seq", tuple(statuses)
+            ).fetchall()
+        return [JobRow(*r[:3], orjson.loads(r[3]), *r[4:]) for r in rows]
+
+    def has_run(self, run_id: str) -> bool:
+        with self._lock:
+            return (
+                self._db.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone()
+                is not None
+            )
+
+    # -- rescores (service/rescoring.py) ----------------------------------------------
+    def insert_rescore_records(
+        self, rescore_id: str, records: Sequence[tuple[str, int, str, bytes]]
+    ) -> None:
+        """``(sample_id, seq, outcome, record_json)`` rows of a rescore, in one transaction."""
+        if not records:
+            return
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO rescore_records(rescore_id, sample_id, seq, outcome,"
+                    " record) VALUES (?,?,?,?,?)",
+                    [(rescore_id, sid, seq, out, rec.decode()) for sid, seq, out, rec in records],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def finish_rescore(
+        self,
+        *,
+        rescore_id: str,
+        run_id: str,
+        output_format: str | None,
+        version: str,
+        git_rev: str | None,
+        changed: int,
+        summary: dict[str, Any],
+    ) -> None:
+        """Record a rescore whose records are all written: from now on it is visible."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO rescores(rescore_id, run_id, created_at, output_format, version,"
+                " git_rev, changed, summary) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    rescore_id,
+                    run_id,
+                    time.time(),
+                    output_format,
+                    version,
+                    git_rev,
+                    changed,
+                    orjson.dumps(summary).decode(),
+                ),
+            )
+
+    def list_rescores(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's finished rescores, oldest first, each with its summary."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rescore_id, run_id, created_at, output_format, version, git_rev, changed,"
+                " summary FROM rescores WHERE run_id=? ORDER BY created_at",
+                (run_id,),
+            ).fetchall()
+        keys = ("rescore_id", "run_id", "created_at", "output_format", "version", "git_rev")
+        return [
+            {**dict(zip(keys, r[:6], strict=True)), "changed": r[6], "summary": orjson.loads(r[7])}
+            for r in rows
+        ]
+
+    def iter_rescore_records(self, rescore_id: str) -> Iterator[dict[str, Any]]:
+        """A rescore's records (new verdict per sample) in dataset order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM rescore_records WHERE rescore_id=? ORDER BY seq",
+                (rescore_id,),
+            ).fetchall()
+        for (rec,) in rows:
+            yield orjson.loads(rec)
+
+
+_JOB_COLUMNS = "seq, job_id, status, config, submitted_at, updated_at, error"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    seq: int
+    job_id: str
+    status: str
+    config: dict[str, Any]
+    submitted_at: float
+    updated_at: float
+    error: str | None
 
 
 def _run_row(row: Iterable[Any]) -> RunRow:

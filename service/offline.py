@@ -1,0 +1,141 @@
+"""Offline batch files: a run's requests as an OpenAI Batch / ``vllm run-batch`` input file,
+and the output file scored back into a stored run.
+
+``export_batch`` writes one line per request: ``{"custom_id", "method": "POST", "url":
+"/v1/chat/completions", "body"}``, with ``custom_id = "<seq>:<part>:<sample id>"``.
+``OfflineAnswers`` reads the output file (``{"custom_id", "response": {"status_code",
+"body"}, "error"}``, in any order) and answers the runner's requests from it, so an
+imported run goes through the very same parsing, scoring and store as a live one: a
+missing line or an error line becomes an error record, never a lost sample.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .client import Completion, decode_completion
+from .datasets import iter_samples
+from .errors import DatasetError, HTTPStatusError, RequestError
+from .prompts import user_content
+from .runner import Prepared
+
+BATCH_URL = "/v1/chat/completions"
+
+
+def _requests(prepared: Prepared) -> Iterator[tuple[str, dict[str, Any]]]:
+    cfg = prepared.config
+    base: dict[str, Any] = {"model": cfg.model}
+    if cfg.max_tokens is not None:
+        base["max_tokens"] = cfg.max_tokens
+    if cfg.temperature is not None:
+        base["temperature"] = cfg.temperature
+    if cfg.reasoning_effort is not None:
+        base["reasoning_effort"] = cfg.reasoning_effort
+    specs = prepared.strategy.plan()
+    categories = frozenset(prepared.policies.categories)
+    for seq, sample in enumerate(iter_samples(prepared.dataset_path, categories)):
+        if cfg.limit is not None and seq >= cfg.limit:
+            break
+        user = user_content(sample)
+        for index, spec in enumerate(specs):
+            body = dict(base)
+            if spec.model is not None:
+                body["model"] = spec.model
+            if spec.reasoning_effort is not None:
+                body["reasoning_effort"] = spec.reasoning_effort
+            body["messages"] = [
+                {"role": "system", "content": spec.system},
+                {"role": "user", "content": user},
+            ]
+            yield f"{seq}:{index}:{sample.id}", body
+
+
+def export_batch(prepared: Prepared, out: Path) -> int:
+    """Write the batch input file atomically; returns the number of requests."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    n = 0
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for custom_id, body in _requests(prepared):
+                f.write(orjson.dumps({"custom_id": custom_id, "method": "POST", "url": BATCH_URL, "body": body}))
+                f.write(b"\n")
+                n += 1
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n
+
+
+class OfflineAnswers:
+    """A chat client whose answers come from a batch output file."""
+
+    def __init__(self, prepared: Prepared, output: Path) -> None:
+        answers: dict[str, tuple[int | None, bytes | None, str | None]] = {}
+        try:
+            fh = output.open("rb")
+        except OSError as exc:
+            raise DatasetError(output, None, None, exc.strerror or str(exc)) from exc
+        with fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = orjson.loads(line)
+                    custom_id = obj["custom_id"]
+                except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise DatasetError(output, lineno, "custom_id", f"not a batch output line: {exc}") from exc
+                response = obj.get("response") or {}
+                status = response.get("status_code")
+                body = response.get("body")
+                error = obj.get("error")
+                answers[custom_id] = (
+                    status,
+                    orjson.dumps(body) if body is not None else None,
+                    None if error is None else str(error.get("message", error) if isinstance(error, dict) else error),
+                )
+        # the runner asks by (system, user, model, effort): map requests to their answers
+        self._by_request: dict[tuple[str, str, str | None, str | None], tuple[int | None, bytes | None, str | None]] = {}
+        self.missing = 0
+        for custom_id, body in _requests(prepared):
+            key = (body["messages"][0]["content"], body["messages"][1]["content"],
+                   body.get("model"), body.get("reasoning_effort"))
+            answer = answers.get(custom_id)
+            if answer is None:
+                self.missing += 1
+                answer = (None, None, f"no line for {custom_id} in {output}")
+            self._by_request[key] = answer
+        self._model = prepared.config.model
+        self._effort = prepared.config.reasoning_effort
+
+    async def __aenter__(self) -> OfflineAnswers:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def chat(
+        self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
+    ) -> Completion:
+        key = (system, user, model or self._model, reasoning_effort or self._effort)
+        status, body, error = self._by_request.get(key, (None, None, "request not in the batch"))
+        if error is not None or body is None:
+            raise _Missing(error or "no body", status)
+        if status is not None and not 200 <= status < 300:
+            raise HTTPStatusError(status, body.decode("utf-8", "replace"))
+        return decode_completion(body, 0.0)
+
+
+class _Missing(RequestError):
+    retryable = False
+    kind = "batch_error"
+
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__(message, status=status)
