@@ -345,7 +345,12 @@ def show_cmd(run_id: str, store: str | None, as_json: bool) -> None:
     except StoreError as exc:
         raise BenchError(str(exc), EXIT_USAGE) from exc
     if row.summary is None:
-        raise BenchError(f"run {row.run_id} has no summary yet (status {row.status})", EXIT_FAILURE)
+        # killed before it could write one: the summary so far, from its stored records
+        import dataclasses
+
+        from policybench.service.runsummary import summarise
+
+        row = dataclasses.replace(row, summary=summarise(db, row.run_id).summary)
     if as_json:
         click.echo(orjson.dumps(row.summary).decode())
     else:

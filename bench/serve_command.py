@@ -1,0 +1,92 @@
+"""``bench serve``: the batch service, until SIGTERM or Ctrl-C.
+
+Options are validated here into a frozen :class:`ServiceConfig` (a non-loopback address
+without a token, a missing root: exit 2 naming the option).  The token and the upstream
+API key are read from environment variables named by options, never from argv.  On
+SIGTERM/SIGINT the service stops taking work, gives running jobs the grace period to
+stop at a checkpoint (they resume at the next start) and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import click
+from policybench.service.api import ServiceConfig, serve
+from policybench.service.errors import ConfigError
+from policybench.service.runner import Prepared
+
+from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .sim import serve_in_background, sim_config_from_settings
+
+
+@contextlib.asynccontextmanager
+async def sim_backend(prepared: Prepared) -> AsyncIterator[str]:
+    """A simulated server for one simulated run, knowing that run's dataset."""
+    config = sim_config_from_settings(
+        prepared.config.sim or {},
+        datasets=(str(prepared.dataset_path),),
+        model=prepared.config.model,
+    )
+    async with serve_in_background(config) as (url, _app):
+        yield url
+
+
+def build_settings(opts: dict[str, Any]) -> ServiceConfig:
+    token = os.environ.get(opts["token_env"]) if opts["token_env"] else None
+    api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
+    settings = ServiceConfig(
+        host=opts["host"],
+        port=opts["port"],
+        token=token or None,
+        max_jobs=opts["max_jobs"],
+        max_inflight_per_endpoint=opts["max_inflight_per_endpoint"],
+        dataset_roots=tuple(Path(p).resolve() for p in opts["dataset_root"]),
+        policy_roots=tuple(Path(p).resolve() for p in opts["policy_root"]),
+        max_body_bytes=opts["max_body_bytes"],
+        grace_period=opts["grace_period"],
+        api_key=api_key or None,
+        sim_backend=sim_backend,
+    )
+    try:
+        return settings.check()
+    except ConfigError as exc:
+        raise BenchError(f"--{exc.field}: {exc.problem}", EXIT_USAGE) from exc
+
+
+def serve_command(opts: dict[str, Any]) -> int:
+    settings = build_settings(opts)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    store = _open_store(opts["store"])
+    try:
+        asyncio.run(_serve(settings, store))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+async def _serve(settings: ServiceConfig, store: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with serve(settings, store) as url:
+        shown = dataclasses.replace(settings, sim_backend=None)
+        click.echo(f"policybench service on {url}", err=True)
+        click.echo(
+            f"  max jobs {shown.max_jobs}, in-flight cap per endpoint "
+            f"{shown.max_inflight_per_endpoint}, token {'required' if shown.requires_token else 'off (loopback)'}",
+            err=True,
+        )
+        click.echo(url)  # stdout: machine-readable, one line
+        await stop.wait()
+        click.echo("stopping: no new jobs; running jobs get the grace period", err=True)

@@ -1,0 +1,134 @@
+"""The service's secure defaults: token auth, body limits, path confinement, no leaked keys.
+
+* Every endpoint except ``/healthz`` requires ``Authorization: Bearer <token>`` when the
+  service requires a token (off loopback, or whenever one is configured); the comparison
+  is constant-time and a failure is a 401 with ``WWW-Authenticate: Bearer``.
+* Request bodies above ``max_body_bytes`` are refused with 413 before they are read.
+* Dataset and policy paths in a submission are resolved (symlinks followed) and must lie
+  under a configured root; ``..`` or a symlink that leads out is a 400 naming the field.
+* The upstream API key is passed to the runner as a secret; it is not part of any config,
+  and :func:`redact` scrubs it (and the token) from any text the service sends or stores.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from ..errors import ConfigError
+from ..policies import VERBOSITIES
+from ..resources import shipped
+from .settings import ServiceConfig
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: The only query parameters the API takes; any other is a 400 (nothing is ignored).
+QUERY_PARAMS = {"/v1/runs": frozenset({"status"})}
+
+#: Reachable without a token: liveness only (it says nothing about jobs).
+PUBLIC_PATHS = frozenset({"/healthz"})
+
+
+def error_response(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, object] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+def auth_middleware(
+    config: ServiceConfig,
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    expected = f"Bearer {config.token}".encode() if config.token else None
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if config.requires_token and request.path not in PUBLIC_PATHS:
+            given = request.headers.get("Authorization", "").encode()
+            if expected is None or not hmac.compare_digest(given, expected):
+                resp = error_response(401, "missing or wrong bearer token")
+                resp.headers["WWW-Authenticate"] = 'Bearer realm="policybench"'
+                return resp
+        return await handler(request)
+
+    return middleware
+
+
+def errors_middleware(
+    limit: int,
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """413 on a declared ``Content-Length`` above ``limit`` (aiohttp's ``client_max_size``,
+    set to the same limit, catches chunked bodies while they are read); every HTTP error
+    is answered as JSON ``{"error": ...}``."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        allowed = QUERY_PARAMS.get(request.path, frozenset())
+        unknown = [k for k in request.query if k not in allowed]
+        if unknown:
+            return error_response(400, f"unknown query parameter {unknown[0]!r}", unknown[0])
+        length = request.content_length
+        if length is not None and length > limit:
+            return error_response(413, f"request body of {length} bytes exceeds {limit} bytes")
+        try:
+            return await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            return error_response(413, f"request body exceeds {limit} bytes")
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            resp = error_response(exc.status, exc.reason)
+            if exc.status == 405 and "Allow" in exc.headers:
+                resp.headers["Allow"] = exc.headers["Allow"]
+            return resp
+
+    return middleware
+
+
+def _confined(value: str, roots: tuple[Path, ...], field: str) -> Path:
+    """``value`` resolved (relative to the first root) and checked to lie under a root."""
+    if "\x00" in value:
+        raise ConfigError(field, "contains a NUL byte")
+    raw = Path(value)
+    if not roots:
+        raise ConfigError(field, "paths are not accepted by this service (no root configured)")
+    candidate = raw if raw.is_absolute() else roots[0] / raw
+    if ".." in raw.parts:
+        raise ConfigError(field, "'..' is not allowed in paths")
+    resolved = candidate.resolve()
+    for root in roots:
+        if resolved.is_relative_to(root.resolve()):
+            return resolved
+    raise ConfigError(field, f"{value}: outside the allowed roots")
+
+
+def confine_dataset(value: str, roots: tuple[Path, ...]) -> str:
+    """A shipped dataset name stays as it is; anything else must be a path under a root."""
+    if value and "/" not in value and "\\" not in value and value not in (".", ".."):
+        datasets = shipped("datasets")
+        if (datasets / f"{value}.jsonl").is_file() or (datasets / value).is_file():
+            return value
+        if not roots:
+            raise ConfigError("dataset", f"{value!r} is not a shipped dataset")
+    return str(_confined(value, roots, "dataset"))
+
+
+def confine_policies(value: str, roots: tuple[Path, ...]) -> str:
+    """``minimal|medium|verbose`` stay; ``DIR`` or ``DIR@verbosity`` must lie under a root."""
+    if value in VERBOSITIES:
+        return value
+    folder, sep, verbosity = value.rpartition("@")
+    if not sep or verbosity not in VERBOSITIES:
+        folder, verbosity = value, ""
+    resolved = _confined(folder, roots, "policies")
+    return f"{resolved}@{verbosity}" if verbosity else str(resolved)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

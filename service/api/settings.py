@@ -1,0 +1,86 @@
+"""The service's own settings, validated once at the edge (``bench serve``) into a frozen object.
+
+The rule that matters for security lives here as a property: a service bound to anything
+but loopback *requires* a token, and :meth:`ServiceConfig.check` refuses to build one
+without it.  Secrets (the token, the upstream API key) are kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..runner import Prepared
+
+#: ``async with backend(prepared) as base_url``: where a ``backend="simulated"`` run sends
+#: its requests.  The CLI provides one that starts the simulator; the engine cannot.
+SimBackend = Callable[["Prepared"], AbstractAsyncContextManager[str]]
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """``True`` for 127.0.0.0/8, ::1 and ``localhost``; any other address is public."""
+    name = host.strip().strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str | None = field(default=None, repr=False)
+    max_jobs: int = 2
+    #: Requests in flight per upstream base URL, summed over every running job.
+    max_inflight_per_endpoint: int = 64
+    dataset_roots: tuple[Path, ...] = ()
+    policy_roots: tuple[Path, ...] = ()
+    max_body_bytes: int = 256 * 1024
+    #: Seconds running jobs get to reach a checkpoint on shutdown (SIGTERM).
+    grace_period: float = 10.0
+    api_key: str | None = field(default=None, repr=False)
+    max_matrix_runs: int = 256
+    sim_backend: SimBackend | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def requires_token(self) -> bool:
+        """A token is required off loopback, and whenever one is configured."""
+        return self.token is not None or not is_loopback(self.host)
+
+    def check(self) -> ServiceConfig:
+        """Raise :class:`ConfigError` (naming the option) for an unsafe or impossible config."""
+        if not is_loopback(self.host) and not self.token:
+            raise ConfigError(
+                "token-env",
+                f"binding {self.host} (not loopback) requires a token; refusing to start",
+            )
+        if self.token is not None and len(self.token) < 16:
+            raise ConfigError("token-env", "the token must be at least 16 characters")
+        if self.max_jobs < 1:
+            raise ConfigError("max-jobs", "must be >= 1")
+        if self.max_inflight_per_endpoint < 1:
+            raise ConfigError("max-inflight-per-endpoint", "must be >= 1")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("max-body-bytes", "must be >= 1024")
+        if self.grace_period < 0:
+            raise ConfigError("grace-period", "must be >= 0")
+        for name, roots in (
+            ("dataset-root", self.dataset_roots),
+            ("policy-root", self.policy_roots),
+        ):
+            for root in roots:
+                if not root.is_dir():
+                    raise ConfigError(name, f"{root}: not a directory")
+        return self
