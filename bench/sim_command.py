@@ -1,4 +1,4 @@
-"""``bench sim``: serve the simulated server until interrupted."""
+"""``bench sim``: serve the simulated vLLM server until interrupted."""
 
 from __future__ import annotations
 
@@ -12,24 +12,69 @@ from policybench.service.datasets import resolve
 from policybench.service.errors import InputError
 
 from .cli import EXIT_OK, EXIT_USAGE, BenchError
-from .sim import SimConfig, serve_in_background
+from .sim import (
+    FaultSpecError,
+    ProfileError,
+    SimConfig,
+    SimConfigError,
+    available,
+    load_profile,
+    parse_faults,
+    serve_in_background,
+)
 
 
-def sim_command(opts: dict[str, Any]) -> int:
-    if not 0.0 <= opts["error_rate"] <= 1.0:
-        raise BenchError("--error-rate: must be between 0 and 1", EXIT_USAGE)
+def _list_profiles() -> int:
+    for name in available():
+        p = load_profile(name)
+        click.echo(f"{name:<28} {p.description}")
+        click.echo(
+            f"{'':<28} max_num_seqs {p.max_num_seqs}, batched tokens {p.max_num_batched_tokens}, "
+            f"KV {p.kv_cache_tokens:,} tokens, step {p.base_seconds * 1000:g} ms at batch 1, "
+            f"prefill {p.prefill_per_token_seconds * 1e6:g} us/token"
+        )
+    return EXIT_OK
+
+
+def build_sim_config(opts: dict[str, Any]) -> SimConfig:
+    """Options -> a validated :class:`SimConfig`; :class:`BenchError` (exit 2) names the option."""
     try:
         paths = tuple(str(resolve(d)) for d in opts["datasets"])
     except InputError as exc:
         raise BenchError(str(exc), EXIT_USAGE) from exc
-    config = SimConfig(
-        datasets=paths,
-        model=opts["model"],
-        error_rate=opts["error_rate"],
-        seed=opts["seed"],
-        max_num_seqs=opts["max_num_seqs"],
-        time_scale=opts["time_scale"],
-    )
+    try:
+        faults = parse_faults(
+            list(opts["faults"]),
+            retry_after=opts["fault_retry_after"],
+            slow_seconds=opts["fault_slow_seconds"],
+        )
+        model = opts["model"] or load_profile(opts["profile"]).model
+        return SimConfig(
+            datasets=paths,
+            model=model,
+            profile=opts["profile"],
+            error_rate=opts["error_rate"],
+            seed=opts["seed"],
+            max_num_seqs=opts["max_num_seqs"],
+            time_scale=opts["time_scale"],
+            prefix_caching=opts["prefix_caching"],
+            style=opts["style"],
+            reasoning_field=opts["reasoning_field"],
+            refusal_rate=opts["refusal_rate"],
+            empty_rate=opts["empty_rate"],
+            truncate_rate=opts["truncate_rate"],
+            faults=faults,
+        )
+    except FaultSpecError as exc:
+        raise BenchError(f"--fault: {exc}", EXIT_USAGE) from exc
+    except (SimConfigError, ProfileError) as exc:
+        raise BenchError(str(exc), EXIT_USAGE) from exc
+
+
+def sim_command(opts: dict[str, Any]) -> int:
+    if opts.get("list_profiles"):
+        return _list_profiles()
+    config = build_sim_config(opts)
     asyncio.run(_serve(config, opts["host"], opts["port"]))
     return EXIT_OK
 
@@ -41,5 +86,11 @@ async def _serve(config: SimConfig, host: str, port: int) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with serve_in_background(config, host, port) as (url, _app):
-        click.echo(f"simulated server on {url} (model {config.model!r}); Ctrl-C to stop", err=True)
+        profile = config.resolved_profile()
+        click.echo(
+            f"simulated server on {url} (model {config.model!r}, profile {profile.name}, "
+            f"time scale {config.time_scale:g}); metrics on {url.removesuffix('/v1')}/metrics; "
+            "Ctrl-C to stop",
+            err=True,
+        )
         await stop.wait()

@@ -1,8 +1,10 @@
-"""The simulated server's HTTP surface: ``/v1/models``, ``/v1/chat/completions``, ``/health``.
+"""The simulated server's HTTP surface, as vLLM serves it.
 
-Latency model (first version): at most ``max_num_seqs`` requests are served at once, the
-rest wait; a served request takes ``base + prompt_tokens * per_prompt_token +
-completion_tokens * per_output_token`` seconds, times ``time_scale``.
+``GET /v1/models``, ``POST /v1/chat/completions`` (JSON or SSE streaming with ``usage``),
+``POST /v1/completions`` (a ``prompt`` list is answered as a batch, one choice per prompt
+with its ``index``), ``GET /health`` and vLLM's ``GET /metrics``.  Each request is one
+engine :class:`~.engine.Sequence` (a list prompt is several); faults are drawn before it
+is queued (errors, hangs) or applied to its answer (slow, drop, malformed, empty).
 """
 
 from __future__ import annotations
@@ -12,159 +14,269 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .knowledge import Knowledge, Truth
-from .prompt_reading import Question, read_question
+from .answers import Answer, compose
+from .config import SimConfig
+from .engine import Engine
+from .engine import Sequence as Seq
+from .faults import FaultInjector
+from .knowledge import Knowledge
+from .metrics import SimMetrics
+from .profiles import Profile
+from .prompt_reading import read_question
+from .rendering import block_hashes, count_tokens, render_chat, render_output, split_rendered
+from .streaming import stream_chat
 
+CONFIG: web.AppKey[SimConfig] = web.AppKey("config", SimConfig)
+PROFILE: web.AppKey[Profile] = web.AppKey("profile", Profile)
 KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge", Knowledge)
-CONFIG: web.AppKey[SimConfig] = web.AppKey("config", object)  # type: ignore[arg-type]
-SLOTS: web.AppKey[asyncio.Semaphore] = web.AppKey("slots", asyncio.Semaphore)
-STATS: web.AppKey[SimStats] = web.AppKey("stats", object)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, slots=True)
-class SimConfig:
-    """Settings of the simulated server (validated by the CLI that builds it)."""
-
-    datasets: tuple[str, ...] = ()
-    model: str = "sim-guard"
-    error_rate: float = 0.0
-    seed: int = 0
-    max_num_seqs: int = 256
-    base_latency: float = 0.05
-    per_prompt_token: float = 30e-6
-    per_output_token: float = 5e-3
-    reasoning_tokens: int = 0
-    reasoning_field: str = "reasoning"  # reasoning | reasoning_content | both | none
-    time_scale: float = 1.0
-
-    def as_record(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "error_rate": self.error_rate,
-            "seed": self.seed,
-            "max_num_seqs": self.max_num_seqs,
-            "base_latency": self.base_latency,
-            "per_prompt_token": self.per_prompt_token,
-            "per_output_token": self.per_output_token,
-            "reasoning_tokens": self.reasoning_tokens,
-            "time_scale": self.time_scale,
-        }
+METRICS: web.AppKey[SimMetrics] = web.AppKey("metrics", SimMetrics)
+ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
+FAULTS: web.AppKey[FaultInjector] = web.AppKey("faults", FaultInjector)
+HANGING: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("hanging", set)
 
 
 @dataclass(slots=True)
 class SimStats:
+    """Counts tests read: HTTP requests answered, sequences in flight and the most at once."""
+
     requests: int = 0
     running: int = 0
-    waiting: int = 0
     max_running: int = 0
     unknown_texts: int = 0
-    started: float = field(default_factory=time.monotonic)
 
 
-def _tokens(text: str) -> int:
-    return max(1, len(text) // 4)
+STATS: web.AppKey[SimStats] = web.AppKey("stats", SimStats)
+
+MAX_COMPLETION_PROMPTS = 1024  # VLLM_MAX_COMPLETION_PROMPTS in vLLM 0.33
 
 
-def _answer(
-    question: Question, truth: Truth | None, knowledge: Knowledge, user: str, error_rate: float
-) -> str:
-    if question.kind == "unknown":
-        return "I can classify content if you tell me which policy to apply."
-    gold = truth.labels if truth is not None else frozenset()
-    if question.kind == "single":
-        cat = question.categories[0]
-        violated = cat in gold
-        if knowledge.draw(user, cat) < error_rate:
-            violated = not violated
-        return orjson.dumps({"violation": int(violated), "policy_category": cat}).decode()
-    cats = question.categories
-    predicted = {c for c in cats if c in gold}
-    if cats and knowledge.draw(user, "multi") < error_rate:
-        flip = cats[int(knowledge.draw(user, "which") * len(cats))]
-        predicted ^= {flip}
-    ordered = [c for c in cats if c in predicted]
-    return orjson.dumps({"violations": ordered}).decode()
-
-
-def _reasoning(question: Question, answer: str, n_tokens: int) -> str:
-    # A decoy: the reasoning quotes the *opposite* of many answers, so a client that
-    # reads the verdict from the reasoning field (the seed's first bug) scores badly.
-    decoy = '{"violations": ["hate_speech"]}' if question.kind == "multi" else '{"violation": 1}'
-    filler = " ".join(
-        ["Considering the policy definitions and the content."] * max(1, n_tokens // 8)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    kind = {400: "BadRequestError", 429: "RateLimitError", 503: "ServiceUnavailableError"}
+    body = {"error": {"message": message, "type": kind.get(status, "InternalServerError"), "code": status}}  # fmt: skip
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
     )
-    return f"Draft answer: {decoy}. {filler} Final decision follows."
 
 
-async def chat_completions(request: web.Request) -> web.Response:
-    app = request.app
-    cfg = app[CONFIG]
+async def _early_fault(request: web.Request, fault: str | None) -> web.StreamResponse | None:
+    """Faults that answer before the engine sees the request."""
+    cfg = request.app[CONFIG].faults
+    if fault == "500":
+        return _error(500, "simulated internal server error")
+    if fault == "503":
+        return _error(503, "simulated: the server's queue is full")
+    if fault == "429":
+        return _error(429, "simulated rate limit", {"Retry-After": f"{cfg.retry_after:g}"})
+    if fault == "400":
+        return _error(400, "simulated: this model's maximum context length is exceeded")
+    if fault == "hang":
+        task = asyncio.current_task()
+        hanging = request.app[HANGING]
+        if task is not None:
+            hanging.add(task)
+        try:
+            await asyncio.sleep(cfg.hang_seconds)
+        finally:
+            if task is not None:
+                hanging.discard(task)
+        return _error(504, "simulated hang ended")
+    return None
+
+
+async def _late_fault(request: web.Request, fault: str | None, body: bytes) -> web.StreamResponse:
+    """The answer, or the answer spoiled by a late fault."""
+    if fault == "slow":
+        await asyncio.sleep(request.app[CONFIG].faults.slow_seconds)
+    elif fault == "malformed":
+        body = body[: len(body) // 2]
+    elif fault == "empty":
+        obj = orjson.loads(body)
+        obj["choices"] = []
+        body = orjson.dumps(obj)
+    elif fault == "drop":
+        resp = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Content-Length": str(len(body))}
+        )
+        await resp.prepare(request)
+        await resp.write(body[: len(body) // 2])
+        if request.transport is not None:
+            request.transport.close()
+        return resp
+    return web.Response(body=body, content_type="application/json")
+
+
+def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any]) -> tuple[Answer, Seq]:  # fmt: skip
+    cfg, profile = app[CONFIG], app[PROFILE]
+    knowledge = app[KNOWLEDGE]
+    truth = knowledge.lookup(user)
+    app[STATS].requests += 1
+    if truth is None:
+        app[STATS].unknown_texts += 1
+    effort = body.get("reasoning_effort")
+    effort = effort if effort in ("low", "medium", "high") else "medium"
+    max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
+    answer = compose(
+        question=read_question(system),
+        truth=truth,
+        knowledge=knowledge,
+        user=user,
+        model=str(body.get("model") or cfg.model),
+        style=cfg.style if cfg.style != "auto" else profile.style,
+        rates=cfg.rates,
+        reasoning_median=profile.reasoning_median(effort),
+        reasoning_sigma=profile.reasoning_sigma,
+        max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
+    )
+    prompt = render_chat(system, user, effort, profile.reasoning)
+    seq = Seq(
+        prompt_tokens=count_tokens(prompt),
+        output_tokens=answer.completion_tokens,
+        block_hashes=block_hashes(prompt, profile.block_size),
+        finish_reason=answer.finish_reason,
+    )
+    return answer, seq
+
+
+async def _generate(app: web.Application, seq: Seq) -> None:
+    """Frontend overhead, then the engine; an abandoned request is aborted in the engine."""
     stats = app[STATS]
+    stats.running += 1
+    stats.max_running = max(stats.max_running, stats.running)
+    try:
+        await _engine_time(app, seq)
+    finally:
+        stats.running -= 1
+
+
+async def _engine_time(app: web.Application, seq: Seq) -> None:
+    cfg, profile = app[CONFIG], app[PROFILE]
+    if cfg.fixed_latency and cfg.time_scale > 0:
+        await app[ENGINE].run_fixed(seq, cfg.fixed_seconds(seq.prompt_tokens, seq.output_tokens))
+        return
+    overhead = profile.frontend_overhead_seconds * cfg.time_scale
+    if overhead > 0:
+        await asyncio.sleep(overhead)
+    done = app[ENGINE].submit(seq)
+    try:
+        await done
+    finally:
+        if seq.finished_at is None:
+            app[ENGINE].abort(seq)
+
+
+def message_of(cfg_field: str, answer: Answer) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": answer.content}
+    if answer.reasoning is not None:
+        if cfg_field in ("reasoning", "both"):
+            message["reasoning"] = answer.reasoning
+        if cfg_field in ("reasoning_content", "both"):
+            message["reasoning_content"] = answer.reasoning
+    return message
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}  # fmt: skip
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    app = request.app
     try:
         body = orjson.loads(await request.read())
         messages = body["messages"]
-        system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+        system = next((m["content"] for m in messages if m.get("role") in ("system", "developer")), "")  # fmt: skip
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-    except (orjson.JSONDecodeError, KeyError, TypeError, StopIteration):
-        return web.json_response(
-            {"error": {"message": "invalid request body", "type": "BadRequestError", "code": 400}},
-            status=400,
+        if not isinstance(system, str) or not isinstance(user, str):
+            raise TypeError("content must be a string")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return _error(400, "invalid request body")
+    fault = app[FAULTS].draw()
+    early = await _early_fault(request, fault)
+    if early is not None:
+        return early
+    answer, seq = _prepare(app, system, user, body)
+    model = str(body.get("model") or app[CONFIG].model)
+    field = app[PROFILE].reasoning_field
+    if body.get("stream"):
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return await stream_chat(
+            request, answer, seq, model, field, include_usage, _generate(app, seq), fault
         )
-    stats.requests += 1
-    knowledge = app[KNOWLEDGE]
-    question = read_question(system)
-    truth = knowledge.lookup(user)
-    if truth is None:
-        stats.unknown_texts += 1
-    content = _answer(question, truth, knowledge, user, cfg.error_rate)
-    prompt_tokens = _tokens(system) + _tokens(user)
-    reasoning = (
-        _reasoning(question, content, cfg.reasoning_tokens) if cfg.reasoning_tokens else None
-    )
-    completion_tokens = _tokens(content) + (cfg.reasoning_tokens if reasoning else 0)
-
-    stats.waiting += 1
-    async with app[SLOTS]:
-        stats.waiting -= 1
-        stats.running += 1
-        stats.max_running = max(stats.max_running, stats.running)
-        try:
-            seconds = (
-                cfg.base_latency
-                + prompt_tokens * cfg.per_prompt_token
-                + completion_tokens * cfg.per_output_token
-            ) * cfg.time_scale
-            if seconds > 0:
-                await asyncio.sleep(seconds)
-        finally:
-            stats.running -= 1
-
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if reasoning is not None:
-        if cfg.reasoning_field in ("reasoning", "both"):
-            message["reasoning"] = reasoning
-        if cfg.reasoning_field in ("reasoning_content", "both"):
-            message["reasoning_content"] = reasoning
+    await _generate(app, seq)
     payload = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": body.get("model", cfg.model),
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message_of(field, answer),
+                "finish_reason": answer.finish_reason,
+            }
+        ],
+        "usage": _usage(seq.prompt_tokens, seq.output_tokens),
     }
-    return web.Response(body=orjson.dumps(payload), content_type="application/json")
+    return await _late_fault(request, fault, orjson.dumps(payload))
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    try:
+        body = orjson.loads(await request.read())
+        prompt = body["prompt"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return _error(400, "invalid request body")
+    if isinstance(prompt, str) or (prompt and isinstance(prompt[0], int)):
+        prompts = [prompt]
+    elif isinstance(prompt, list) and prompt:
+        prompts = list(prompt)
+    else:
+        return _error(400, "prompt: a string or a non-empty list")
+    if len(prompts) > MAX_COMPLETION_PROMPTS:
+        return _error(400, f"prompt: at most {MAX_COMPLETION_PROMPTS} prompts per request")
+    if body.get("stream"):
+        return _error(400, "simulated server: streaming /v1/completions is not supported")
+    fault = app[FAULTS].draw()
+    early = await _early_fault(request, fault)
+    if early is not None:
+        return early
+    skip_special = body.get("skip_special_tokens", True) is not False
+    work: list[tuple[Answer, Seq]] = []
+    for p in prompts:
+        text = p if isinstance(p, str) else " ".join(["tok"] * len(p))
+        system, user = split_rendered(text)
+        answer, seq = _prepare(app, system, user, body)
+        seq.prompt_tokens = count_tokens(text) if isinstance(p, str) else max(1, len(p))
+        work.append((answer, seq))
+    await asyncio.gather(*(_generate(app, seq) for _, seq in work))
+    choices = [
+        {
+            "index": i,
+            "text": render_output(answer.reasoning, answer.content, skip_special),
+            "logprobs": None,
+            "finish_reason": answer.finish_reason,
+        }
+        for i, (answer, _) in enumerate(work)
+    ]
+    prompt_tokens = sum(s.prompt_tokens for _, s in work)
+    completion_tokens = sum(s.output_tokens for _, s in work)
+    payload = {
+        "id": f"cmpl-{uuid.uuid4().hex}",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": str(body.get("model") or app[CONFIG].model),
+        "choices": choices,
+        "usage": _usage(prompt_tokens, completion_tokens),
+    }
+    return await _late_fault(request, fault, orjson.dumps(payload))
 
 
 async def models(request: web.Request) -> web.Response:
@@ -172,7 +284,15 @@ async def models(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "object": "list",
-            "data": [{"id": cfg.model, "object": "model", "owned_by": "policybench-sim"}],
+            "data": [
+                {
+                    "id": cfg.model,
+                    "object": "model",
+                    "owned_by": "policybench-sim",
+                    "max_model_len": 131072,
+                    "root": request.app[PROFILE].model,
+                }
+            ],
         }
     )
 
@@ -181,22 +301,43 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text="")
 
 
+async def metrics(request: web.Request) -> web.Response:
+    data = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def build_app(config: SimConfig) -> web.Application:
-    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app = web.Application(client_max_size=64 * 1024 * 1024)
     knowledge = Knowledge(config.seed)
     knowledge.learn(config.datasets)
+    profile = config.resolved_profile()
     app[KNOWLEDGE] = knowledge
     app[CONFIG] = config
+    app[PROFILE] = profile
+    app[METRICS] = SimMetrics(config.model)
+    app[FAULTS] = FaultInjector(config.faults, config.seed)
+    app[HANGING] = set()
     app[STATS] = SimStats()
 
-    async def _slots(app: web.Application) -> AsyncIterator[None]:
-        app[SLOTS] = asyncio.Semaphore(config.max_num_seqs)
+    async def _engine(app: web.Application) -> AsyncIterator[None]:
+        engine = Engine(profile, config.time_scale, app[METRICS])
+        app[METRICS].engine = engine
+        app[ENGINE] = engine
+        engine.start()
         yield
+        await engine.stop()
 
-    app.cleanup_ctx.append(_slots)
+    async def _release_hanging(app: web.Application) -> None:
+        for task in list(app[HANGING]):
+            task.cancel()
+
+    app.cleanup_ctx.append(_engine)
+    app.on_shutdown.append(_release_hanging)
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/completions", completions)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     return app
 
 
@@ -206,13 +347,16 @@ async def serve_in_background(
 ) -> AsyncIterator[tuple[str, web.Application]]:
     """Serve on ``host:port`` (0 = ephemeral) inside the current loop; yields the ``/v1`` URL."""
     app = build_app(config)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # handler_cancellation: a client that gives up (timeout) cancels its handler, which
+    # aborts its engine request, as vLLM does on disconnect
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     try:
-        addr = _bound_port(runner)
-        yield f"http://{host}:{addr}/v1", app
+        yield f"http://{host}:{_bound_port(runner)}/v1", app
     finally:
         await runner.cleanup()
 
