@@ -321,7 +321,7 @@ class Run:
         async with chat_client as client, asyncio.TaskGroup() as tg:
             writer_task = tg.create_task(writer.run())
             self._client = client
-            arrivals = _Arrivals(cfg.rate) if cfg.rate else None
+            arrivals = _Arrivals(cfg.rate, seed=0) if cfg.rate else None
             try:
                 for seq, sample in enumerate(iter_samples(self.prepared.dataset_path, categories)):
                     if cfg.limit is not None and seq >= cfg.limit:

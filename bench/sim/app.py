@@ -51,6 +51,7 @@ class SimStats:
     running: int = 0
     max_running: int = 0
     unknown_texts: int = 0
+    batches: int = 0  # HTTP requests to the two batch routes
 
 
 STATS: web.AppKey[SimStats] = web.AppKey("stats", SimStats)
@@ -244,6 +245,8 @@ async def completions(request: web.Request) -> web.StreamResponse:
         return _error(400, f"prompt: at most {MAX_COMPLETION_PROMPTS} prompts per request")
     if body.get("stream"):
         return _error(400, "simulated server: streaming /v1/completions is not supported")
+    if len(prompts) > 1:
+        app[STATS].batches += 1
     fault = app[FAULTS].draw()
     early = await _early_fault(request, fault)
     if early is not None:
@@ -277,6 +280,54 @@ async def completions(request: web.Request) -> web.StreamResponse:
         "usage": _usage(prompt_tokens, completion_tokens),
     }
     return await _late_fault(request, fault, orjson.dumps(payload))
+
+
+async def chat_completions_batch(request: web.Request) -> web.StreamResponse:
+    """vLLM 0.19+'s ``/v1/chat/completions/batch``: a list of conversations, one indexed choice
+    each, no streaming, ``n`` = 1.  An ``empty`` fault here drops the odd-indexed choices
+    (a partial failure), so clients can show they retry only what is missing."""
+    app = request.app
+    try:
+        body = orjson.loads(await request.read())
+        conversations = body["messages"]
+        if not isinstance(conversations, list) or not conversations:
+            raise TypeError("messages: a non-empty list of conversations")
+        pairs = []
+        for conv in conversations:
+            if not isinstance(conv, list) or not conv:
+                raise TypeError("each conversation: a non-empty list of messages")
+            system = next((m["content"] for m in conv if m.get("role") in ("system", "developer")), "")  # fmt: skip
+            user = next((m["content"] for m in reversed(conv) if m.get("role") == "user"), "")
+            pairs.append((system, user))
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        return _error(400, f"invalid request body: {exc}")
+    if body.get("stream"):
+        return _error(400, "stream is not supported by the batch chat route")
+    if body.get("n", 1) != 1:
+        return _error(400, "n must be 1 for the batch chat route")
+    app[STATS].batches += 1
+    fault = app[FAULTS].draw()
+    partial = fault == "empty"
+    early = await _early_fault(request, None if partial else fault)
+    if early is not None:
+        return early
+    work = [_prepare(app, system, user, body) for system, user in pairs]
+    await asyncio.gather(*(_generate(app, seq) for _, seq in work))
+    field = app[PROFILE].reasoning_field
+    choices = [
+        {"index": i, "message": message_of(field, answer), "finish_reason": answer.finish_reason}
+        for i, (answer, _) in enumerate(work)
+        if not (partial and i % 2 == 1)
+    ]
+    payload = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": str(body.get("model") or app[CONFIG].model),
+        "choices": choices,
+        "usage": _usage(sum(s.prompt_tokens for _, s in work), sum(s.output_tokens for _, s in work)),
+    }
+    return await _late_fault(request, None if partial else fault, orjson.dumps(payload))
 
 
 async def models(request: web.Request) -> web.Response:
@@ -336,6 +387,8 @@ def build_app(config: SimConfig) -> web.Application:
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/completions", completions)
+    if config.batch_chat_route:
+        app.router.add_post("/v1/chat/completions/batch", chat_completions_batch)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     return app

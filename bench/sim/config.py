@@ -46,6 +46,8 @@ class SimConfig:
     reasoning_tokens: int | None = None
     reasoning_field: str | None = None  # reasoning | reasoning_content | both | none
     faults: FaultConfig = field(default_factory=FaultConfig)
+    #: Serve vLLM 0.19+'s ``/v1/chat/completions/batch`` (off: an older vLLM, 404 there).
+    batch_chat_route: bool = True
     # the first version's latency knobs: when any is set, each request takes
     # (base + prompt * per_prompt + completion * per_output) * time_scale, at most
     # max_num_seqs at once, instead of the step model
