@@ -120,10 +120,32 @@ def cli() -> None:
     show_default=True,
     help="Upper bound for --concurrency auto.",
 )
-@option("--rate", type=float, default=None, help="Poisson arrivals at this many samples per second (latency under a given load); --concurrency still caps requests in flight.")
-@option("--batch-size", type=int, default=1, show_default=True, help="Conversations per HTTP request (vLLM: /chat/completions/batch, else /completions with a prompt list).")
-@option("--batch-endpoint", type=click.Choice(["auto", "chat-batch", "completions"]), default="auto", show_default=True, help="Which batch route to use; auto tries chat-batch and falls back.")
-@option("--chat-template", default="harmony", show_default=True, help="Chat template for the completions route: harmony, generic, or a template file.")
+@option(
+    "--rate",
+    type=float,
+    default=None,
+    help="Poisson arrivals at this many samples per second (latency under a given load); --concurrency still caps requests in flight.",
+)
+@option(
+    "--batch-size",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Conversations per HTTP request (vLLM: /chat/completions/batch, else /completions with a prompt list).",
+)
+@option(
+    "--batch-endpoint",
+    type=click.Choice(["auto", "chat-batch", "completions"]),
+    default="auto",
+    show_default=True,
+    help="Which batch route to use; auto tries chat-batch and falls back.",
+)
+@option(
+    "--chat-template",
+    default="harmony",
+    show_default=True,
+    help="Chat template for the completions route: harmony, generic, or a template file.",
+)
 @option(
     "--max-tokens",
     type=int,
@@ -507,7 +529,13 @@ def sweep_cmd(**opts: Any) -> None:
 
 @cli.command("export-batch")
 @request_options
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Batch input file to write (JSONL).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Batch input file to write (JSONL).",
+)
 def export_batch_cmd(**opts: Any) -> None:
     """Write a run's requests as an OpenAI Batch / `vllm run-batch` input file."""
     from .offline_command import export_batch_command
@@ -555,11 +583,37 @@ def perf_client_cmd(
     samples: int, concurrency: int, rounds: int, strategies: tuple[str, ...], as_json: bool
 ) -> None:
     """Pipeline ceiling vs a bare aiohttp loop against a zero-latency simulator (separate process)."""
-    from .perf.report import print_figures
     from .perf.client import run_client_bench
+    from .perf.report import print_figures
 
     print_figures(
         "client ceiling", run_client_bench(samples, concurrency, rounds, list(strategies)), as_json
+    )
+
+
+@perf_group.command("saturation")
+@option(
+    "--profile", default="gpt-oss-safeguard-20b-h100", show_default=True, help="Simulator profile."
+)
+@option(
+    "--max-num-seqs",
+    type=int,
+    default=32,
+    show_default=True,
+    help="The simulated server's batch limit (its knee).",
+)
+@option("--samples", type=int, default=1500, show_default=True, help="Samples per run.")
+@option("--time-scale", type=float, default=0.1, show_default=True, help="Simulator time scale.")
+@json_option
+def perf_saturation_cmd(
+    profile: str, max_num_seqs: int, samples: int, time_scale: float, as_json: bool
+) -> None:
+    """Fraction of a simulated server's modelled capacity reached at fixed and auto concurrency."""
+    from .perf.report import print_figures
+    from .perf.saturation import run_saturation_bench
+
+    print_figures(
+        "saturation", run_saturation_bench(profile, max_num_seqs, samples, time_scale), as_json
     )
 
 

@@ -8,13 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from policybench.service.config import build_run_config
 from policybench.service.errors import InputError
 from policybench.service.runner import Prepared, Run, prepare
 
-_KEYS = ("dataset", "policies", "strategy", "model", "max_tokens", "temperature",
-         "reasoning_effort", "chain_of_thought", "limit")
+_KEYS = (
+    "dataset",
+    "policies",
+    "strategy",
+    "model",
+    "max_tokens",
+    "temperature",
+    "reasoning_effort",
+    "chain_of_thought",
+    "limit",
+)
 
 
 def _prepared(opts: dict[str, Any], backend: str) -> Prepared:
@@ -33,8 +41,14 @@ def export_batch_command(opts: dict[str, Any]) -> int:
 
     prepared = _prepared(opts, "offline-batch")
     n = export_batch(prepared, Path(opts["output"]))
-    print(f"wrote {n} requests for {prepared.dataset.count} samples to {opts['output']}", file=sys.stderr)
-    print("run them with: vllm run-batch -i <that file> -o results.jsonl --model <model>", file=sys.stderr)
+    print(
+        f"wrote {n} requests for {prepared.dataset.count} samples to {opts['output']}",
+        file=sys.stderr,
+    )
+    print(
+        "run them with: vllm run-batch -i <that file> -o results.jsonl --model <model>",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -56,8 +70,10 @@ def import_batch_command(opts: dict[str, Any]) -> int:
     finally:
         store.close()
     if answers.missing:
-        print(f"warning: {answers.missing} requests had no line in the results file: recorded as errors",
-              file=sys.stderr)
+        print(
+            f"warning: {answers.missing} requests had no line in the results file: recorded as errors",
+            file=sys.stderr,
+        )
     if opts["as_json"]:
         sys.stdout.write(orjson.dumps(result.summary).decode() + "\n")
     else:

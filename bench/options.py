@@ -42,12 +42,41 @@ def request_options(f: F) -> F:
     decorators = [
         option("--dataset", required=True, help="Dataset file or shipped name."),
         option("--policies", default="minimal", show_default=True, help="Policy set."),
-        option("--strategy", type=click.Choice(["multi", "gauntlet"]), default="multi", show_default=True, help="Strategy."),
-        option("--model", default="openai/gpt-oss-safeguard-20b", show_default=True, help="Model name."),
-        option("--max-tokens", type=int, default=2048, show_default=True, help="max_tokens per request."),
-        option("--temperature", type=float, default=0.0, show_default=True, help="Sampling temperature."),
-        option("--reasoning-effort", type=click.Choice(["low", "medium", "high"]), default=None, help="reasoning_effort."),
-        option("--chain-of-thought/--no-chain-of-thought", default=False, help="Ask for step-by-step reasoning."),
+        option(
+            "--strategy",
+            type=click.Choice(["multi", "gauntlet"]),
+            default="multi",
+            show_default=True,
+            help="Strategy.",
+        ),
+        option(
+            "--model", default="openai/gpt-oss-safeguard-20b", show_default=True, help="Model name."
+        ),
+        option(
+            "--max-tokens",
+            type=int,
+            default=2048,
+            show_default=True,
+            help="max_tokens per request.",
+        ),
+        option(
+            "--temperature",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Sampling temperature.",
+        ),
+        option(
+            "--reasoning-effort",
+            type=click.Choice(["low", "medium", "high"]),
+            default=None,
+            help="reasoning_effort.",
+        ),
+        option(
+            "--chain-of-thought/--no-chain-of-thought",
+            default=False,
+            help="Ask for step-by-step reasoning.",
+        ),
         option("--limit", type=int, default=None, help="Only the first N samples."),
     ]
     for decorator in reversed(decorators):

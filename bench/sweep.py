@@ -53,16 +53,33 @@ async def sweep(
             while todo:
                 c = todo.pop(0)
                 cfg: RunConfig = prepared.config.model_copy(update={"concurrency": c})
-                result = await Run(Prepared(cfg, prepared.dataset_path, prepared.dataset,
-                                            prepared.policies, prepared.strategy), store).execute()
+                result = await Run(
+                    Prepared(
+                        cfg,
+                        prepared.dataset_path,
+                        prepared.dataset,
+                        prepared.policies,
+                        prepared.strategy,
+                    ),
+                    store,
+                ).execute()
                 s = result.summary
                 secs = s["dispatch_seconds"] or 1e-9
                 lat = s["request_latency_seconds"]
-                steps.append(Step(c, s["completed"], s["completed"] / secs, s["requests"] / secs,
-                                  lat["p50"], lat["p90"], lat["p99"]))
-                if not levels:  # doubling until throughput stops rising
-                    if find_knee(steps, knee_gain) is None and c * 2 <= doubling_max:
-                        todo.append(c * 2)
+                steps.append(
+                    Step(
+                        c,
+                        s["completed"],
+                        s["completed"] / secs,
+                        s["requests"] / secs,
+                        lat["p50"],
+                        lat["p90"],
+                        lat["p99"],
+                    )
+                )
+                # without fixed levels: keep doubling until throughput stops rising
+                if not levels and find_knee(steps, knee_gain) is None and c * 2 <= doubling_max:
+                    todo.append(c * 2)
         finally:
             store.close()
     return steps, find_knee(steps, knee_gain)
@@ -71,11 +88,31 @@ async def sweep(
 def write_csv(steps: list[Step], path: Path) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["concurrency", "samples", "samples_per_s", "samples_per_hour", "requests_per_s",
-                    "latency_p50_s", "latency_p90_s", "latency_p99_s"])
+        w.writerow(
+            [
+                "concurrency",
+                "samples",
+                "samples_per_s",
+                "samples_per_hour",
+                "requests_per_s",
+                "latency_p50_s",
+                "latency_p90_s",
+                "latency_p99_s",
+            ]
+        )
         for s in steps:
-            w.writerow([s.concurrency, s.samples, f"{s.samples_per_s:.3f}", f"{s.samples_per_s * 3600:.0f}",
-                        f"{s.requests_per_s:.3f}", s.p50, s.p90, s.p99])
+            w.writerow(
+                [
+                    s.concurrency,
+                    s.samples,
+                    f"{s.samples_per_s:.3f}",
+                    f"{s.samples_per_s * 3600:.0f}",
+                    f"{s.requests_per_s:.3f}",
+                    s.p50,
+                    s.p90,
+                    s.p99,
+                ]
+            )
 
 
 def write_png(steps: list[Step], knee: int | None, path: Path) -> bool:
@@ -93,7 +130,14 @@ def write_png(steps: list[Step], knee: int | None, path: Path) -> bool:
     ax.set_xlabel("concurrency (requests in flight)")
     ax.set_ylabel("samples/hour")
     ax2 = ax.twinx()
-    ax2.plot(xs, [s.p50 or 0 for s in steps], color="tab:red", linestyle="--", marker=".", label="p50 latency")
+    ax2.plot(
+        xs,
+        [s.p50 or 0 for s in steps],
+        color="tab:red",
+        linestyle="--",
+        marker=".",
+        label="p50 latency",
+    )
     ax2.set_ylabel("request latency p50 (s)")
     if knee is not None:
         ax.axvline(steps[knee].concurrency, color="grey", linestyle=":", label="knee")

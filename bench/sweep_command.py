@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from policybench.service.config import build_run_config
 from policybench.service.errors import InputError
 from policybench.service.runner import prepare
@@ -23,7 +22,9 @@ def _levels(text: str | None) -> list[int] | None:
     try:
         levels = [int(x) for x in text.split(",") if x.strip()]
     except ValueError as exc:
-        raise BenchError(f"--levels: {text!r} is not a comma-separated list of integers", EXIT_USAGE) from exc
+        raise BenchError(
+            f"--levels: {text!r} is not a comma-separated list of integers", EXIT_USAGE
+        ) from exc
     if not levels or min(levels) < 1:
         raise BenchError("--levels: every level must be >= 1", EXIT_USAGE)
     return levels
@@ -31,12 +32,17 @@ def _levels(text: str | None) -> list[int] | None:
 
 def sweep_command(opts: dict[str, Any]) -> int:
     levels = _levels(opts["levels"])
-    values = {k: opts[k] for k in ("dataset", "policies", "strategy", "model", "base_url", "max_tokens")}
+    values = {
+        k: opts[k] for k in ("dataset", "policies", "strategy", "model", "base_url", "max_tokens")
+    }
     values["limit"] = opts["samples"]
     if opts["sim"]:
         values["backend"] = "simulated"
-        values["sim"] = {"error_rate": 0.0, "time_scale": opts["sim_time_scale"],
-                         "max_num_seqs": opts["sim_max_num_seqs"]}
+        values["sim"] = {
+            "error_rate": 0.0,
+            "time_scale": opts["sim_time_scale"],
+            "max_num_seqs": opts["sim_max_num_seqs"],
+        }
     try:
         prepared = prepare(build_run_config(values))
     except InputError as exc:
@@ -48,7 +54,9 @@ def sweep_command(opts: dict[str, Any]) -> int:
         from .run_command import _backend
 
         async with _backend(prepared) as ready:
-            return await sweep(ready, levels, store_path=opts["store"], doubling_max=opts["max_level"])
+            return await sweep(
+                ready, levels, store_path=opts["store"], doubling_max=opts["max_level"]
+            )
 
     steps, knee = asyncio.run(go())
     write_csv(steps, out_dir / "sweep.csv")
@@ -64,7 +72,9 @@ def sweep_command(opts: dict[str, Any]) -> int:
             table.add_column(col, justify="right")
         for i, s in enumerate(steps):
             table.add_row(
-                str(s.concurrency), f"{s.samples_per_s * 3600:,.0f}", f"{s.requests_per_s:,.1f}",
+                str(s.concurrency),
+                f"{s.samples_per_s * 3600:,.0f}",
+                f"{s.requests_per_s:,.1f}",
                 *(f"{v * 1000:.0f} ms" if v is not None else "n/a" for v in (s.p50, s.p90, s.p99)),
                 "<- knee" if i == knee else "",
             )

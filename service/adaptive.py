@@ -1,18 +1,27 @@
-"""``--concurrency auto``: a gradient controller that settles near the knee of the server's curve.
+"""``--concurrency auto``: find the knee of the server's throughput curve and sit on it.
 
-Below the knee, adding requests in flight adds throughput and latency stays flat; past it,
-requests only queue and latency grows in proportion.  Every window of completed requests
-the controller compares the window's median latency with the best (no-queue) latency seen
-and sets ``limit = limit * min(1, best / current) + sqrt(limit)`` (smoothed), the gradient
-rule of Netflix's concurrency-limits: it grows while latency is flat and stops where
-queueing starts.  A 429 or 503 halves the limit at once.  The limit it chose is exposed
-(``limit``, ``history``) for the run summary and metrics.
+Throughput, not latency, is what this tool wants from a server, and latency alone is a
+poor guide to the knee: on a real continuous-batching server each engine step gets
+slower as the batch grows, so latency rises well before the batch is full.  So the
+controller climbs the throughput curve directly, one window of completed requests at a
+time (the first window after a change is skipped while the pipeline refills):
+
+1. *slow start*: double the limit while doubling adds at least ``gain`` (10%) throughput;
+2. at the first doubling that does not pay, the knee lies between the last two limits;
+3. *settle*: step down by ``1/step`` (20%) while that costs less than ``tolerance`` (3%)
+   throughput, and undo the step that does: the limit ends at the smallest one that
+   still keeps the server saturated;
+4. every ``reprobe`` windows it tries one step up, and keeps it only if throughput grows,
+   so a server that speeds up (another tenant leaves) is noticed.
+
+A 429 or 503 halves the limit at once.  The limits it chose are kept in ``history`` for
+the run summary and the ``policybench_concurrency_limit`` metric.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
+import time
+from collections.abc import Callable
 
 from .limiter import Limiter
 from .observer import BaseObserver
@@ -21,7 +30,7 @@ from .records import RequestOutcome
 _OVERLOAD_KINDS = frozenset({"rate_limited", "http_503"})
 
 
-class GradientController(BaseObserver):
+class AdaptiveController(BaseObserver):
     def __init__(
         self,
         limiter: Limiter,
@@ -29,19 +38,27 @@ class GradientController(BaseObserver):
         initial: int = 4,
         minimum: int = 1,
         maximum: int = 1024,
-        smoothing: float = 0.5,
         min_window: int = 16,
+        gain: float = 0.10,
+        tolerance: float = 0.03,
+        step: float = 1.25,
+        reprobe: int = 8,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._limiter = limiter
-        self._min = minimum
-        self._max = maximum
-        self._smoothing = smoothing
+        self._min, self._max = minimum, maximum
         self._min_window = min_window
-        self._limit = float(initial)
-        self._best: float | None = None
-        self._window: list[float] = []
-        self.history: list[int] = [initial]
-        limiter.set_limit(initial)
+        self._gain, self._tolerance, self._step = gain, tolerance, step
+        self._reprobe = reprobe
+        self._clock = clock
+        self._phase = "start"  # start -> settle -> hold (<-> probe)
+        self._skip = True  # the first window after a change is a transient
+        self._count = 0
+        self._window_start = clock()
+        self._prev: tuple[int, float] | None = None  # (limit, throughput) before the last move
+        self._held = 0
+        self.history: list[int] = []
+        self._apply(initial)
 
     @property
     def limit(self) -> int:
@@ -49,28 +66,65 @@ class GradientController(BaseObserver):
 
     def on_request(self, outcome: RequestOutcome) -> None:
         if outcome.error_kind in _OVERLOAD_KINDS:
-            self._set(self._limit * 0.5)
-            self._window.clear()
+            self._phase = "hold"
+            self._prev = None
+            self._apply(max(self._min, self._limiter.limit // 2))
             return
-        if outcome.latency is None:
+        self._count += 1
+        if self._count < max(self._min_window, self._limiter.limit):
             return
-        self._window.append(outcome.latency)
-        if len(self._window) >= max(self._min_window, self._limiter.limit):
-            self._update(statistics.median(self._window))
-            self._window.clear()
+        now = self._clock()
+        elapsed = now - self._window_start
+        throughput = self._count / elapsed if elapsed > 0 else 0.0
+        self._count = 0
+        self._window_start = now
+        if self._skip:
+            self._skip = False
+            return
+        self._decide(throughput)
 
-    def _update(self, rtt: float) -> None:
-        if rtt <= 0:
-            return
-        if self._best is None or rtt < self._best:
-            self._best = rtt
-        gradient = min(1.0, self._best / rtt)
-        target = self._limit * gradient + math.sqrt(self._limit)
-        self._set((1 - self._smoothing) * self._limit + self._smoothing * target)
+    def _decide(self, throughput: float) -> None:
+        limit = self._limiter.limit
+        prev = self._prev
+        if self._phase == "start":
+            if prev is None or throughput >= prev[1] * (1 + self._gain):
+                if limit >= self._max:
+                    self._phase = "hold"
+                    return
+                self._move(limit, throughput, limit * 2)
+            else:  # doubling did not pay: the knee is below `limit`; walk down to it
+                self._phase = "settle"
+                self._move(limit, throughput, limit / self._step)
+        elif self._phase == "settle":
+            assert prev is not None
+            if throughput >= prev[1] * (1 - self._tolerance):
+                self._move(limit, max(throughput, prev[1]), limit / self._step)
+            else:  # that step cost throughput: undo it and hold there
+                self._phase = "hold"
+                self._prev = None
+                self._apply(prev[0])
+        elif self._phase == "hold":
+            self._held += 1
+            if self._held >= self._reprobe:
+                self._held = 0
+                self._phase = "probe"
+                self._move(limit, throughput, limit * self._step)
+        else:  # probe: keep the step up only if it paid
+            assert prev is not None
+            self._phase = "hold"
+            if throughput < prev[1] * (1 + self._tolerance):
+                self._prev = None
+                self._apply(prev[0])
 
-    def _set(self, value: float) -> None:
-        self._limit = min(float(self._max), max(float(self._min), value))
-        new = int(round(self._limit))
-        if new != self._limiter.limit:
-            self._limiter.set_limit(new)
-            self.history.append(new)
+    def _move(self, limit: int, throughput: float, target: float) -> None:
+        self._prev = (limit, throughput)
+        self._apply(round(target))
+
+    def _apply(self, value: int) -> None:
+        value = min(self._max, max(self._min, value))
+        if value != self._limiter.limit or not self.history:
+            self._limiter.set_limit(value)
+            self.history.append(value)
+            self._skip = True
+            self._count = 0
+            self._window_start = self._clock()

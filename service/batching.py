@@ -63,7 +63,9 @@ class BatchingClient:
         self._mode = mode
         self._template = template
         self._linger = linger
-        self._queue: asyncio.Queue[tuple[tuple[str | None, str | None], _Item] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[tuple[str | None, str | None], _Item] | None] = (
+            asyncio.Queue()
+        )
         self._tg: asyncio.TaskGroup | None = None
         self.batches_sent = 0
         self.mode_used: str | None = None if mode == "auto" else mode
@@ -177,7 +179,9 @@ class BatchingClient:
                 [{"role": "system", "content": i.system}, {"role": "user", "content": i.user}]
                 for i in items
             ]
-            raw, latency = await self._inner.post(base + "/chat/completions/batch", orjson.dumps(body))
+            raw, latency = await self._inner.post(
+                base + "/chat/completions/batch", orjson.dumps(body)
+            )
             return _split(raw, latency, len(items), chat=True, template=None)
         template = self._template
         if template is None:

@@ -60,7 +60,11 @@ def load_chat_template(spec: str) -> ChatTemplate:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError("chat-template", f"{spec}: not a shipped template (harmony, generic) or a readable file") from exc
+        raise ConfigError(
+            "chat-template", f"{spec}: not a shipped template (harmony, generic) or a readable file"
+        ) from exc
     if "{{user}}" not in text:
         raise ConfigError("chat-template", f"{path}: the template has no {{{{user}}}} placeholder")
-    return ChatTemplate(name=path.stem, text=text, harmony="<|channel|>" in text or "<|start|>" in text)
+    return ChatTemplate(
+        name=path.stem, text=text, harmony="<|channel|>" in text or "<|start|>" in text
+    )

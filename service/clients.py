@@ -24,7 +24,9 @@ def build_client(config: RunConfig, settings: ClientSettings) -> ChatLike:
         client = ChatClient(dataclasses.replace(settings, base_url=url))
         if config.batch_size <= 1:
             return client
-        return BatchingClient(client, config.batch_size, mode=config.batch_endpoint, template=template)
+        return BatchingClient(
+            client, config.batch_size, mode=config.batch_endpoint, template=template
+        )
 
     if len(urls) == 1:
         return one(urls[0])

@@ -45,7 +45,9 @@ class RunConfig(BaseModel):
         32, description="requests in flight, or 'auto' for an adaptive limit"
     )
     max_concurrency: int = Field(1024, ge=1, le=8192, description="upper bound for 'auto'")
-    endpoints: tuple[str, ...] = Field((), description="more base URLs, load-balanced with base_url")
+    endpoints: tuple[str, ...] = Field(
+        (), description="more base URLs, load-balanced with base_url"
+    )
     batch_size: int = Field(1, ge=1, le=1024, description="conversations per HTTP request")
     batch_endpoint: Literal["auto", "chat-batch", "completions"] = "auto"
     chat_template: str = Field("harmony", description="template for the completions batch route")

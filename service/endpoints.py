@@ -94,7 +94,9 @@ class EndpointPool:
         least = min(healthy, key=lambda e: e.outstanding)
         preferred_index = self._affinity.get(system)
         if preferred_index is None:
-            preferred_index = self._affinity[system] = zlib.crc32(system.encode()) % len(self.endpoints)
+            preferred_index = self._affinity[system] = zlib.crc32(system.encode()) % len(
+                self.endpoints
+            )
         preferred = self.endpoints[preferred_index]
         if preferred.down_until <= now and preferred.outstanding <= least.outstanding + self._slack:
             return preferred

@@ -64,7 +64,11 @@ def export_batch(prepared: Prepared, out: Path) -> int:
     try:
         with os.fdopen(fd, "wb") as f:
             for custom_id, body in _requests(prepared):
-                f.write(orjson.dumps({"custom_id": custom_id, "method": "POST", "url": BATCH_URL, "body": body}))
+                f.write(
+                    orjson.dumps(
+                        {"custom_id": custom_id, "method": "POST", "url": BATCH_URL, "body": body}
+                    )
+                )
                 f.write(b"\n")
                 n += 1
         os.replace(tmp, out)
@@ -91,7 +95,9 @@ class OfflineAnswers:
                     obj = orjson.loads(line)
                     custom_id = obj["custom_id"]
                 except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise DatasetError(output, lineno, "custom_id", f"not a batch output line: {exc}") from exc
+                    raise DatasetError(
+                        output, lineno, "custom_id", f"not a batch output line: {exc}"
+                    ) from exc
                 response = obj.get("response") or {}
                 status = response.get("status_code")
                 body = response.get("body")
@@ -99,14 +105,22 @@ class OfflineAnswers:
                 answers[custom_id] = (
                     status,
                     orjson.dumps(body) if body is not None else None,
-                    None if error is None else str(error.get("message", error) if isinstance(error, dict) else error),
+                    None
+                    if error is None
+                    else str(error.get("message", error) if isinstance(error, dict) else error),
                 )
         # the runner asks by (system, user, model, effort): map requests to their answers
-        self._by_request: dict[tuple[str, str, str | None, str | None], tuple[int | None, bytes | None, str | None]] = {}
+        self._by_request: dict[
+            tuple[str, str, str | None, str | None], tuple[int | None, bytes | None, str | None]
+        ] = {}
         self.missing = 0
         for custom_id, body in _requests(prepared):
-            key = (body["messages"][0]["content"], body["messages"][1]["content"],
-                   body.get("model"), body.get("reasoning_effort"))
+            key = (
+                body["messages"][0]["content"],
+                body["messages"][1]["content"],
+                body.get("model"),
+                body.get("reasoning_effort"),
+            )
             answer = answers.get(custom_id)
             if answer is None:
                 self.missing += 1

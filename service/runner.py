@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .adaptive import AdaptiveController
 from .client import ClientSettings
 from .clients import build_client
-from .endpoints import ChatLike
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
+from .endpoints import ChatLike
 from .errors import ErrorBudgetExceeded, RequestError, StoreError
 from .limiter import Limiter
-from .adaptive import GradientController
 from .observer import BaseObserver, Observers, RunObserver
 from .parsers import parse
 from .policies import PolicySet, load_policy_set
@@ -156,10 +156,10 @@ class Run:
         self._gate = gate
         self._given_client = client  # e.g. answers read from an offline batch file
         self.run_id = resume or run_id or new_run_id()
-        self.controller: GradientController | None = None
+        self.controller: AdaptiveController | None = None
         if self.config.concurrency == "auto":
             self.limiter = Limiter(4)
-            self.controller = GradientController(self.limiter, maximum=self.config.max_concurrency)
+            self.controller = AdaptiveController(self.limiter, maximum=self.config.max_concurrency)
             self.observer = Observers([self.controller, self.observer])
         else:
             self.limiter = Limiter(int(self.config.concurrency))
@@ -310,7 +310,9 @@ class Run:
             model=cfg.model,
             api_key=self._api_key,
             timeout=cfg.timeout,
-            max_connections=cfg.max_concurrency if cfg.concurrency == "auto" else int(cfg.concurrency),
+            max_connections=cfg.max_concurrency
+            if cfg.concurrency == "auto"
+            else int(cfg.concurrency),
             max_tokens=cfg.max_tokens,
             temperature=cfg.temperature,
             reasoning_effort=cfg.reasoning_effort,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from .store import Store
 
@@ -17,8 +18,16 @@ Row = tuple[str, int, str, bytes]
 
 class RecordWriter:
     def __init__(
-        self, store: Store, run_id: str, *, batch_size: int = 256, interval: float = 0.5
+        self,
+        store: Store,
+        run_id: str,
+        *,
+        batch_size: int = 256,
+        interval: float = 0.5,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        # ``clock``: the run's dispatch seconds so far, stored with every batch
+        self._clock = clock
         self._store = store
         self._run_id = run_id
         self._batch_size = batch_size
@@ -45,7 +54,9 @@ class RecordWriter:
                 self._wake.clear()
                 batch, self._buffer = self._buffer, []
                 if batch:
-                    await asyncio.to_thread(self._store.insert_records, self._run_id, batch)
+                    await asyncio.to_thread(
+                        self._store.insert_records, self._run_id, batch, self._seconds()
+                    )
                     self.written += len(batch)
                 if self._closed and not self._buffer:
                     return
@@ -53,5 +64,8 @@ class RecordWriter:
             # cancelled mid-flush or with a buffer: write what is left synchronously
             if self._buffer:
                 batch, self._buffer = self._buffer, []
-                self._store.insert_records(self._run_id, batch)
+                self._store.insert_records(self._run_id, batch, self._seconds())
                 self.written += len(batch)
+
+    def _seconds(self) -> float | None:
+        return None if self._clock is None else self._clock()

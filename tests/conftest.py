@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from policybench.bench.sim import SimConfig, serve_in_background
 from policybench.service.resources import shipped
 from policybench.service.store import Store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 from policybench.service.client import Completion
@@ -22,13 +23,21 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
-async def test_a_dead_endpoint_is_taken_out_and_no_sample_is_lost(sim: SimFactory, store: Store) -> None:
+async def test_a_dead_endpoint_is_taken_out_and_no_sample_is_lost(
+    sim: SimFactory, store: Store
+) -> None:
     dead = dead_url()
     async with sim(error_rate=0.0) as (url, _app):
-        config = build_run_config({
-            "dataset": str(BALANCED), "base_url": dead, "endpoints": [url], "strategy": "gauntlet",
-            "concurrency": 16, "max_attempts": 6,
-        })
+        config = build_run_config(
+            {
+                "dataset": str(BALANCED),
+                "base_url": dead,
+                "endpoints": [url],
+                "strategy": "gauntlet",
+                "concurrency": 16,
+                "max_attempts": 6,
+            }
+        )
         result = await Run(prepare(config), store).execute()
     s = result.summary
     assert s["completed"] == 90 and s["errors"] == 0
@@ -52,7 +61,9 @@ class Scripted:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def chat(self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None) -> Completion:
+    async def chat(
+        self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
+    ) -> Completion:
         self.calls += 1
         if self.down:
             raise TransportError("refused")
@@ -62,15 +73,15 @@ class Scripted:
 async def test_a_recovered_endpoint_is_probed_back_in() -> None:
     now = [0.0]
     a, b = Scripted(), Scripted()
-    pool = EndpointPool([("a", a), ("b", b)], failure_threshold=2, probe_after=5.0, clock=lambda: now[0])
+    pool = EndpointPool(
+        [("a", a), ("b", b)], failure_threshold=2, probe_after=5.0, clock=lambda: now[0]
+    )
     a.down = True
     for i in range(50):  # until `a` has failed twice (affinity spreads prompts over both)
         if a.calls >= 2:
             break
-        try:
+        with contextlib.suppress(TransportError):
             await _call(pool, f"warm{i}")
-        except TransportError:
-            pass
     assert pool.endpoints[0].down_until == 5.0
     before = a.calls
     for _ in range(10):

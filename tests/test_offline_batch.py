@@ -7,7 +7,6 @@ from pathlib import Path
 
 import aiohttp
 import orjson
-
 from policybench.service.config import build_run_config
 from policybench.service.offline import OfflineAnswers, export_batch
 from policybench.service.runner import Run, prepare
@@ -16,8 +15,14 @@ from policybench.service.store import Store
 from .conftest import BALANCED, SimFactory
 
 
-async def test_export_answer_import_round_trip(sim: SimFactory, store: Store, tmp_path: Path) -> None:
-    prepared = prepare(build_run_config({"dataset": str(BALANCED), "strategy": "gauntlet", "backend": "offline-batch"}))
+async def test_export_answer_import_round_trip(
+    sim: SimFactory, store: Store, tmp_path: Path
+) -> None:
+    prepared = prepare(
+        build_run_config(
+            {"dataset": str(BALANCED), "strategy": "gauntlet", "backend": "offline-batch"}
+        )
+    )
     requests = tmp_path / "requests.jsonl"
     assert export_batch(prepared, requests) == 90 * 6
     lines = [orjson.loads(line) for line in requests.read_bytes().splitlines()]
@@ -27,10 +32,18 @@ async def test_export_answer_import_round_trip(sim: SimFactory, store: Store, tm
     out_lines = []
     async with sim(error_rate=0.0) as (url, _), aiohttp.ClientSession() as session:
         for line in lines:
-            async with session.post(url.removesuffix("/v1") + line["url"], json=line["body"]) as resp:
+            async with session.post(
+                url.removesuffix("/v1") + line["url"], json=line["body"]
+            ) as resp:
                 body = await resp.json()
-            out_lines.append({"id": "x", "custom_id": line["custom_id"],
-                              "response": {"status_code": 200, "request_id": "r", "body": body}, "error": None})
+            out_lines.append(
+                {
+                    "id": "x",
+                    "custom_id": line["custom_id"],
+                    "response": {"status_code": 200, "request_id": "r", "body": body},
+                    "error": None,
+                }
+            )
     random.Random(1).shuffle(out_lines)
     dropped = out_lines.pop()  # one request never answered
     failed = out_lines[0]

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from policybench.service.config import build_run_config
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
@@ -17,14 +16,20 @@ from .conftest import BALANCED, SimFactory, seed_file
 async def run_against(sim: SimFactory, store: Store, dataset: Path, **cfg: Any) -> tuple[Any, Any]:
     sim_kwargs = cfg.pop("sim_kwargs", {})
     async with sim(datasets=[dataset], **sim_kwargs) as (url, app):
-        config = build_run_config({"dataset": str(dataset), "base_url": url, "backend": "simulated", **cfg})
+        config = build_run_config(
+            {"dataset": str(dataset), "base_url": url, "backend": "simulated", **cfg}
+        )
         result = await Run(prepare(config), store).execute()
         return result, app
 
 
 @pytest.mark.parametrize("strategy", ["multi", "gauntlet"])
-async def test_perfect_simulator_scores_100_percent_on_balanced(sim: SimFactory, store: Store, strategy: str) -> None:
-    result, _ = await run_against(sim, store, BALANCED, strategy=strategy, sim_kwargs={"error_rate": 0.0})
+async def test_perfect_simulator_scores_100_percent_on_balanced(
+    sim: SimFactory, store: Store, strategy: str
+) -> None:
+    result, _ = await run_against(
+        sim, store, BALANCED, strategy=strategy, sim_kwargs={"error_rate": 0.0}
+    )
     s = result.summary
     assert result.status == "success"
     assert s["completed"] == s["samples"] == 90
@@ -35,13 +40,17 @@ async def test_perfect_simulator_scores_100_percent_on_balanced(sim: SimFactory,
     assert store.count_records(result.run_id) == 90
 
 
-@pytest.mark.parametrize("name", ["balanced_benchmark.json", "larger_benchmark.json", "wildguard_benchmark.json"])
+@pytest.mark.parametrize(
+    "name", ["balanced_benchmark.json", "larger_benchmark.json", "wildguard_benchmark.json"]
+)
 @pytest.mark.parametrize("strategy", ["multi", "gauntlet"])
 async def test_perfect_simulator_scores_100_percent_on_seed_files(
     sim: SimFactory, store: Store, name: str, strategy: str
 ) -> None:
     path = seed_file(name)
-    result, _ = await run_against(sim, store, path, strategy=strategy, concurrency=64, sim_kwargs={"error_rate": 0.0})
+    result, _ = await run_against(
+        sim, store, path, strategy=strategy, concurrency=64, sim_kwargs={"error_rate": 0.0}
+    )
     assert result.summary["multi_policy_accuracy"]["value"] == 1.0
     assert result.summary["completed"] == result.summary["samples"]
 
@@ -50,11 +59,19 @@ async def test_perfect_simulator_scores_100_percent_on_seed_files(
 async def test_accuracy_equals_independent_recount_from_stored_records(
     sim: SimFactory, store: Store, strategy: str
 ) -> None:
-    result, _ = await run_against(sim, store, BALANCED, strategy=strategy, sim_kwargs={"error_rate": 0.3, "seed": 7})
+    result, _ = await run_against(
+        sim, store, BALANCED, strategy=strategy, sim_kwargs={"error_rate": 0.3, "seed": 7}
+    )
     records = list(store.iter_records(result.run_id))
     assert len(records) == 90
-    exact = sum(r["predicted"] is not None and set(r["predicted"]) == set(r["gold"]["labels"]) for r in records)
-    binary = sum(r["predicted"] is not None and bool(r["predicted"]) == bool(r["gold"]["labels"]) for r in records)
+    exact = sum(
+        r["predicted"] is not None and set(r["predicted"]) == set(r["gold"]["labels"])
+        for r in records
+    )
+    binary = sum(
+        r["predicted"] is not None and bool(r["predicted"]) == bool(r["gold"]["labels"])
+        for r in records
+    )
     s = result.summary
     assert 0 < exact < 90  # the error rate really produced mistakes
     assert s["multi_policy_accuracy"]["successes"] == exact
@@ -73,10 +90,15 @@ async def test_accuracy_equals_independent_recount_from_stored_records(
             assert raw == r["predicted"]
 
 
-async def test_verdict_is_never_read_from_the_reasoning_field(sim: SimFactory, store: Store) -> None:
+async def test_verdict_is_never_read_from_the_reasoning_field(
+    sim: SimFactory, store: Store
+) -> None:
     # the simulator's reasoning quotes a decoy verdict ("hate_speech") for every sample
     result, _ = await run_against(
-        sim, store, BALANCED, sim_kwargs={"error_rate": 0.0, "reasoning_tokens": 40, "reasoning_field": "both"}
+        sim,
+        store,
+        BALANCED,
+        sim_kwargs={"error_rate": 0.0, "reasoning_tokens": 40, "reasoning_field": "both"},
     )
     assert result.summary["multi_policy_accuracy"]["value"] == 1.0
     record = next(iter(store.iter_records(result.run_id)))
@@ -84,13 +106,24 @@ async def test_verdict_is_never_read_from_the_reasoning_field(sim: SimFactory, s
 
 
 @pytest.mark.parametrize("concurrency", [1, 32])
-async def test_in_flight_requests_are_bounded_by_concurrency(sim: SimFactory, store: Store, concurrency: int) -> None:
+async def test_in_flight_requests_are_bounded_by_concurrency(
+    sim: SimFactory, store: Store, concurrency: int
+) -> None:
     from policybench.bench.sim.app import STATS
 
     # a slow enough server that the client fills every slot it is allowed
     _result, app = await run_against(
-        sim, store, BALANCED, concurrency=concurrency, limit=40 if concurrency == 1 else 90,
-        sim_kwargs={"time_scale": 0.2, "base_latency": 0.05, "per_output_token": 0.0, "per_prompt_token": 0.0},
+        sim,
+        store,
+        BALANCED,
+        concurrency=concurrency,
+        limit=40 if concurrency == 1 else 90,
+        sim_kwargs={
+            "time_scale": 0.2,
+            "base_latency": 0.05,
+            "per_output_token": 0.0,
+            "per_prompt_token": 0.0,
+        },
     )
     assert app[STATS].max_running == concurrency
 
@@ -102,7 +135,9 @@ async def test_resume_sends_only_missing_samples(sim: SimFactory, store: Store) 
     assert store.count_records(result.run_id) == 30
     # widen the run to the whole set and resume: only the 60 missing samples are sent
     async with sim(datasets=[BALANCED], error_rate=0.2) as (url, app):
-        config = build_run_config({"dataset": str(BALANCED), "base_url": url, "backend": "simulated"})
+        config = build_run_config(
+            {"dataset": str(BALANCED), "base_url": url, "backend": "simulated"}
+        )
         resumed = await Run(prepare(config), store, resume=result.run_id).execute()
         assert app[STATS].requests == 60
     assert resumed.summary["completed"] == 90

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from policybench.service.histogram import LogHistogram
 from policybench.service.scoring import (
     CORRECT,
@@ -20,7 +19,13 @@ CATS = ("hate_speech", "violence", "illegal")
 F = frozenset
 
 
-def add(scorer: Scorer, gold: set[str], predicted: set[str] | None, failure: str | None = None, source: str = "s") -> None:
+def add(
+    scorer: Scorer,
+    gold: set[str],
+    predicted: set[str] | None,
+    failure: str | None = None,
+    source: str = "s",
+) -> None:
     g = Gold(F(gold), bool(gold))
     pred = None if predicted is None else F(predicted)
     scorer.add(g, pred, outcome_of(g, pred, failure), source)
@@ -28,12 +33,12 @@ def add(scorer: Scorer, gold: set[str], predicted: set[str] | None, failure: str
 
 def test_hand_computed_example() -> None:
     s = Scorer(CATS)
-    add(s, set(), set())                                  # safe, right
-    add(s, set(), {"violence"})                           # safe flagged: FP violence
-    add(s, {"violence"}, {"violence"})                    # exact
-    add(s, {"violence", "illegal"}, {"violence"})         # binary right, multi wrong; FN illegal
-    add(s, {"hate_speech"}, None, PARSE_FAILURE)          # failure: wrong, FN hate_speech
-    add(s, set(), None, ERROR)                            # failure on a safe sample
+    add(s, set(), set())  # safe, right
+    add(s, set(), {"violence"})  # safe flagged: FP violence
+    add(s, {"violence"}, {"violence"})  # exact
+    add(s, {"violence", "illegal"}, {"violence"})  # binary right, multi wrong; FN illegal
+    add(s, {"hate_speech"}, None, PARSE_FAILURE)  # failure: wrong, FN hate_speech
+    add(s, set(), None, ERROR)  # failure on a safe sample
     summary = s.summary(dispatch_seconds=3600.0)
 
     # multi: correct = 1st and 3rd = 2 of 6
@@ -63,7 +68,9 @@ def test_binary_only_and_partial_labels_are_scored_honestly() -> None:
     binary = Gold(None, True)
     s.add(binary, F({"illegal"}), outcome_of(binary, F({"illegal"}), None))
     partial = Gold(F({"violence"}), True, unknown=F({"illegal"}))
-    s.add(partial, F({"violence", "illegal"}), outcome_of(partial, F({"violence", "illegal"}), None))
+    s.add(
+        partial, F({"violence", "illegal"}), outcome_of(partial, F({"violence", "illegal"}), None)
+    )
     summary = s.summary(1.0)
     assert summary["multi_policy_accuracy"] is None  # no sample has every label known
     assert summary["binary_accuracy"]["n"] == 2 and summary["binary_accuracy"]["successes"] == 2

@@ -22,8 +22,16 @@ def test_find_knee_is_the_last_step_that_paid_off() -> None:
 
 
 async def test_sweep_finds_the_capacity_of_the_server(sim: SimFactory, tmp_path: Path) -> None:
-    async with sim(max_num_seqs=4, time_scale=1.0, base_latency=0.04, per_prompt_token=0.0, per_output_token=0.0) as (url, _):
-        prepared = prepare(build_run_config({"dataset": str(BALANCED), "base_url": url, "limit": 48}))
+    async with sim(
+        max_num_seqs=4,
+        time_scale=1.0,
+        base_latency=0.04,
+        per_prompt_token=0.0,
+        per_output_token=0.0,
+    ) as (url, _):
+        prepared = prepare(
+            build_run_config({"dataset": str(BALANCED), "base_url": url, "limit": 48})
+        )
         steps, knee = await sweep(prepared, [1, 2, 4, 8, 16], store_path=None)
     assert [s.concurrency for s in steps] == [1, 2, 4, 8, 16]
     assert knee is not None and steps[knee].concurrency == 4

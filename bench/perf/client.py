@@ -17,11 +17,10 @@ from typing import Any
 
 import aiohttp
 import orjson
-
 from policybench.service.config import build_run_config
-from policybench.service.prompts import multi_policy_prompt, user_content
 from policybench.service.datasets import iter_samples
 from policybench.service.policies import load_policy_set
+from policybench.service.prompts import multi_policy_prompt, user_content
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
 
@@ -40,10 +39,14 @@ async def bare_loop(url: str, bodies: list[bytes], concurrency: int) -> Measure:
     connector = aiohttp.TCPConnector(limit=concurrency)
     it = iter(bodies)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def worker() -> None:
             for body in it:
-                async with session.post(url + "/chat/completions", data=body,
-                                        headers={"Content-Type": "application/json"}) as r:
+                async with session.post(
+                    url + "/chat/completions",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                ) as r:
                     orjson.loads(await r.read())
 
         cpu0, t0 = time.process_time(), time.perf_counter()
@@ -54,11 +57,18 @@ async def bare_loop(url: str, bodies: list[bytes], concurrency: int) -> Measure:
     return Measure(len(bodies) / wall, cpu / len(bodies) * 1e6)
 
 
-async def pipeline(url: str, dataset: Path, store: Store, strategy: str, concurrency: int) -> Measure:
-    config = build_run_config({
-        "dataset": str(dataset), "base_url": url, "strategy": strategy,
-        "concurrency": concurrency, "model": "sim-guard",
-    })
+async def pipeline(
+    url: str, dataset: Path, store: Store, strategy: str, concurrency: int
+) -> Measure:
+    config = build_run_config(
+        {
+            "dataset": str(dataset),
+            "base_url": url,
+            "strategy": strategy,
+            "concurrency": concurrency,
+            "model": "sim-guard",
+        }
+    )
     prepared = prepare(config)
     cpu0, t0 = time.process_time(), time.perf_counter()
     result = await Run(prepared, store).execute()
@@ -67,23 +77,42 @@ async def pipeline(url: str, dataset: Path, store: Store, strategy: str, concurr
     return Measure(n / wall, cpu / n * 1e6)
 
 
-def run_client_bench(samples: int, concurrency: int, rounds: int, strategies: list[str]) -> dict[str, Any]:
+def run_client_bench(
+    samples: int, concurrency: int, rounds: int, strategies: list[str]
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         dataset = write_dataset(tmpdir / "perf.jsonl", samples)
         system = multi_policy_prompt(load_policy_set("minimal"))
         bodies = [
-            orjson.dumps({"model": "sim-guard", "max_tokens": 2048, "temperature": 0.0,
-                          "messages": [{"role": "system", "content": system},
-                                       {"role": "user", "content": user_content(s)}]})
+            orjson.dumps(
+                {
+                    "model": "sim-guard",
+                    "max_tokens": 2048,
+                    "temperature": 0.0,
+                    "messages": [
+                        {"role": "system", "content": system},
+                        {"role": "user", "content": user_content(s)},
+                    ],
+                }
+            )
             for s in iter_samples(dataset)
         ]
         with sim_process([dataset]) as url:
-            return asyncio.run(_rounds(url, dataset, tmpdir, bodies, concurrency, rounds, strategies))
+            return asyncio.run(
+                _rounds(url, dataset, tmpdir, bodies, concurrency, rounds, strategies)
+            )
 
 
-async def _rounds(url: str, dataset: Path, tmpdir: Path, bodies: list[bytes], concurrency: int,
-                  rounds: int, strategies: list[str]) -> dict[str, Any]:
+async def _rounds(
+    url: str,
+    dataset: Path,
+    tmpdir: Path,
+    bodies: list[bytes],
+    concurrency: int,
+    rounds: int,
+    strategies: list[str],
+) -> dict[str, Any]:
     ref: list[Measure] = []
     got: dict[str, list[Measure]] = {s: [] for s in strategies}
     await bare_loop(url, bodies[: min(500, len(bodies))], concurrency)  # warm-up
@@ -94,7 +123,9 @@ async def _rounds(url: str, dataset: Path, tmpdir: Path, bodies: list[bytes], co
                 got[strategy].append(await pipeline(url, dataset, store, strategy, concurrency))
     ref_rps = statistics.median(m.items_per_s for m in ref)
     out: dict[str, Any] = {
-        "samples": len(bodies), "concurrency": concurrency, "rounds": rounds,
+        "samples": len(bodies),
+        "concurrency": concurrency,
+        "rounds": rounds,
         "reference_requests_per_s": ref_rps,
         "reference_cpu_us_per_request": statistics.median(m.cpu_per_item_us for m in ref),
     }

@@ -21,6 +21,8 @@ def write_dataset(path: Path, n: int) -> Path:
         for i in range(n):
             labels = [_CATS[i % len(_CATS)]] if i % 4 == 0 else []
             text = f"{_TEXTS[i % len(_TEXTS)]} (item {i})"
-            out.write(orjson.dumps({"id": f"p{i}", "text": text, "labels": labels, "source": "perf"}))
+            out.write(
+                orjson.dumps({"id": f"p{i}", "text": text, "labels": labels, "source": "perf"})
+            )
             out.write(b"\n")
     return path

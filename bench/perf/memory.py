@@ -35,15 +35,36 @@ sys.exit(code)
 def _one(url: str, dataset: Path, store: Path, concurrency: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, "run", "--dataset", str(dataset), "--base-url", url,
-         "--model", "sim-guard", "--concurrency", str(concurrency), "--no-progress", "--json",
-         "--store", str(store)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            "run",
+            "--dataset",
+            str(dataset),
+            "--base-url",
+            url,
+            "--model",
+            "sim-guard",
+            "--concurrency",
+            str(concurrency),
+            "--no-progress",
+            "--json",
+            "--store",
+            str(store),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall = time.perf_counter() - t0
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
-    peak = next(int(l.split("=")[1]) for l in out.stderr.splitlines() if l.startswith("PEAK_RSS_KIB="))
+    peak = next(
+        int(line.split("=")[1])
+        for line in out.stderr.splitlines()
+        if line.startswith("PEAK_RSS_KIB=")
+    )
     return {"peak_rss_mib": peak / 1024, "wall_seconds": wall}
 
 
@@ -56,8 +77,10 @@ def run_memory_bench(small: int, large: int, concurrency: int) -> dict[str, Any]
             a = _one(url, small_ds, tmpdir / "a.sqlite", concurrency)
             b = _one(url, large_ds, tmpdir / "b.sqlite", concurrency)
     return {
-        "small_samples": small, "small_peak_rss_mib": a["peak_rss_mib"],
-        "large_samples": large, "large_peak_rss_mib": b["peak_rss_mib"],
+        "small_samples": small,
+        "small_peak_rss_mib": a["peak_rss_mib"],
+        "large_samples": large,
+        "large_peak_rss_mib": b["peak_rss_mib"],
         "large_to_small_rss_ratio": b["peak_rss_mib"] / a["peak_rss_mib"],
         "large_samples_per_s": large / b["wall_seconds"],
     }

@@ -13,8 +13,18 @@ from pathlib import Path
 @contextlib.contextmanager
 def sim_process(datasets: Sequence[Path], extra: Sequence[str] = ()) -> Iterator[str]:
     """Run ``bench sim --port 0 --time-scale 0`` and yield its ``/v1`` URL."""
-    cmd = [sys.executable, "-m", "policybench.bench.cli", "sim", "--port", "0", "--time-scale", "0",
-           "--error-rate", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "policybench.bench.cli",
+        "sim",
+        "--port",
+        "0",
+        "--time-scale",
+        "0",
+        "--error-rate",
+        "0",
+    ]
     for d in datasets:
         cmd += ["--dataset", str(d)]
     cmd += list(extra)

@@ -325,7 +325,9 @@ async def chat_completions_batch(request: web.Request) -> web.StreamResponse:
         "created": int(time.time()),
         "model": str(body.get("model") or app[CONFIG].model),
         "choices": choices,
-        "usage": _usage(sum(s.prompt_tokens for _, s in work), sum(s.output_tokens for _, s in work)),
+        "usage": _usage(
+            sum(s.prompt_tokens for _, s in work), sum(s.output_tokens for _, s in work)
+        ),
     }
     return await _late_fault(request, None if partial else fault, orjson.dumps(payload))
 

@@ -1,0 +1,5 @@
+"""``python -m policybench.bench`` is ``bench``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,229 @@
+"""``bench matrix experiment.toml``: run every cell of a grid, skipping the ones already done.
+
+Every cell is validated and its inputs read before the first request (bad input exits 2
+naming the file and key).  Then, cell by cell: a cell with a finished run of the same
+measuring config is skipped (no request sent), a partial one is resumed, the rest run
+new.  Ctrl-C stops the cell in progress the way ``bench run`` does (grace period, flush,
+resumable) and the matrix stops with exit 130; running the command again picks up there.
+At the end the Model x Policy grid is printed with 95% intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+import orjson
+from policybench.service.errors import InputError, PolicybenchError, RunError
+from policybench.service.matrix import Cell, MatrixSpec, find_run, load_matrix
+from policybench.service.observer import Observers
+from policybench.service.runner import Prepared, Run, prepare
+from policybench.service.store import Store
+
+from .cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, _stderr_console
+
+
+@dataclass(slots=True)
+class CellOutcome:
+    cell: Cell
+    action: str  # skipped | resumed | new | pending
+    run_id: str | None = None
+    status: str | None = None
+
+
+def prepare_cells(spec: MatrixSpec) -> list[tuple[Cell, Prepared]]:
+    """Read every cell's dataset and policies up front; :class:`InputError` on bad input."""
+    out = []
+    for cell in spec.cells:
+        out.append((cell, prepare(cell.config)))
+    return out
+
+
+class MatrixRunner:
+    """Runs the cells one after another; :meth:`request_stop` stops the current one."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        api_key: str | None = None,
+        observer_factory: Callable[[], Any] | None = None,
+        on_cell: Callable[[CellOutcome], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.api_key = api_key
+        self.observer_factory = observer_factory
+        self.on_cell = on_cell or (lambda _o: None)
+        self.stopped = False
+        self._current: Run | None = None
+
+    def request_stop(self) -> None:
+        self.stopped = True
+        if self._current is not None:
+            self._current.request_stop("interrupted")
+
+    def plan(self, cells: list[tuple[Cell, Prepared]]) -> list[CellOutcome]:
+        plan = []
+        for cell, prepared in cells:
+            row = find_run(
+                self.store, cell.config, prepared.dataset.fingerprint, prepared.policies.digest
+            )
+            if row is None:
+                plan.append(CellOutcome(cell, "new"))
+            elif row.status == "success":
+                plan.append(CellOutcome(cell, "skipped", row.run_id, row.status))
+            else:
+                plan.append(CellOutcome(cell, "resumed", row.run_id, row.status))
+        return plan
+
+    async def run(self, cells: list[tuple[Cell, Prepared]]) -> list[CellOutcome]:
+        from .run_command import _backend
+
+        plan = self.plan(cells)
+        for outcome, (_cell, prepared) in zip(plan, cells, strict=True):
+            if outcome.action == "skipped":
+                self.on_cell(outcome)
+                continue
+            if self.stopped:
+                outcome.action = "pending"
+                continue
+            observers = [self.observer_factory()] if self.observer_factory else []
+            async with _backend(prepared) as ready:
+                run = Run(
+                    ready,
+                    self.store,
+                    api_key=self.api_key,
+                    observer=Observers(observers),
+                    resume=outcome.run_id if outcome.action == "resumed" else None,
+                )
+                self._current = run
+                try:
+                    result = await run.execute()
+                finally:
+                    self._current = None
+            outcome.run_id, outcome.status = result.run_id, result.status
+            self.on_cell(outcome)
+            if result.status != "success":
+                self.stopped = True
+        return plan
+
+
+def matrix_command(opts: dict[str, Any]) -> int:
+    from .cli import _open_store
+    from .report.data import grid_from_plan
+    from .report.terminal import render_grid
+
+    console = _stderr_console()
+    try:
+        spec = load_matrix(opts["file"], force_sim=opts["sim"])
+        cells = prepare_cells(spec)
+    except InputError as exc:
+        raise BenchError(str(exc), EXIT_USAGE) from exc
+    store = _open_store(opts["store"])
+    try:
+        api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
+        observer_factory = None
+        if not opts["no_progress"]:
+            from .progress import ProgressObserver
+
+            def observer_factory() -> Any:
+                return ProgressObserver(console)
+
+        def on_cell(o: CellOutcome) -> None:
+            c = o.cell
+            console.print(
+                f"{o.action:>7}  {c.model} / {c.policies} / {c.strategy} / "
+                f"{os.path.basename(c.dataset)}  -> run {o.run_id} [{o.status}]"
+            )
+
+        runner = MatrixRunner(
+            store, api_key=api_key, observer_factory=observer_factory, on_cell=on_cell
+        )
+        console.print(
+            f"matrix {spec.name}: {len(cells)} cells"
+            + (" against the simulated server" if spec.simulated else "")
+        )
+        try:
+            plan = asyncio.run(_run_with_signals(runner, cells, console))
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            # a second Ctrl-C cancelled the requests in flight; what finished is stored
+            console.print("[yellow]interrupted:[/yellow] run the same command again to resume")
+            return EXIT_INTERRUPTED
+        except RunError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            return EXIT_FAILURE
+        except PolicybenchError as exc:
+            raise BenchError(str(exc), EXIT_FAILURE) from exc
+        grid = grid_from_plan(spec, store, [(o.cell, o.run_id) for o in plan])
+        if opts["as_json"]:
+            render_grid(grid, console)
+            click.echo(
+                orjson.dumps(
+                    {
+                        "matrix": spec.name,
+                        "simulated": spec.simulated,
+                        "interrupted": runner.stopped,
+                        "cells": [
+                            {
+                                "model": o.cell.model,
+                                "policies": o.cell.policies,
+                                "strategy": o.cell.strategy,
+                                "dataset": o.cell.dataset,
+                                "action": o.action,
+                                "run_id": o.run_id,
+                                "status": o.status,
+                                "multi_policy_accuracy": grid.accuracy(o.cell.key),
+                            }
+                            for o in plan
+                        ],
+                    }
+                ).decode()
+            )
+        else:
+            from rich.console import Console
+
+            render_grid(grid, Console())
+        if any(o.status not in ("success",) for o in plan):
+            if any(o.status == "error" for o in plan):
+                return EXIT_FAILURE
+            console.print("[yellow]interrupted:[/yellow] run the same command again to resume")
+            return EXIT_INTERRUPTED
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+async def _run_with_signals(
+    runner: MatrixRunner, cells: list[tuple[Cell, Prepared]], console: Any
+) -> list[CellOutcome]:
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    presses = 0
+
+    def on_signal() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            console.print(
+                "\n[yellow]stopping:[/yellow] finishing requests in flight, then stopping the "
+                "matrix (Ctrl-C again to cancel them)"
+            )
+            runner.request_stop()
+        elif main_task is not None:
+            main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        return await runner.run(cells)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

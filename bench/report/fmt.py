@@ -1,0 +1,47 @@
+"""Number formatting shared by every report format (one place, so all agree)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def acc(a: dict[str, Any] | None) -> str:
+    """``23.0% [18.6-28.1]``: a Wilson interval in points."""
+    if not a:
+        return "n/a"
+    return f"{a['value']:.1%} [{a['ci_low'] * 100:.1f}-{a['ci_high'] * 100:.1f}]"
+
+
+def acc_long(a: dict[str, Any] | None) -> str:
+    if not a:
+        return "n/a"
+    return (
+        f"{a['value']:.1%} (95% CI {a['ci_low']:.1%} - {a['ci_high']:.1%}, "
+        f"{a['successes']}/{a['n']})"
+    )
+
+
+def f1(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def secs(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def minutes(seconds: float | None) -> str:
+    return "n/a" if not seconds else f"{seconds / 60:.1f} minutes"
+
+
+def p_value(p: float) -> str:
+    return f"{p:.3g}"

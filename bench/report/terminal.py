@@ -1,0 +1,84 @@
+"""Terminal tables: the runs side by side, and the matrix as the seed's Model x Policy grid."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+from rich.table import Table
+
+from . import fmt
+from .data import Grid, ReportData
+
+
+def render_grid(grid: Grid, console: Console) -> None:
+    """One Model x Policy table per (strategy, dataset); cells: accuracy [95% CI]."""
+    for strategy, dataset in grid.tables():
+        title = (
+            f"{grid.name}: multi-policy accuracy [95% Wilson CI], "
+            f"{strategy}, {os.path.basename(dataset)}"
+            + ("  (simulated server)" if grid.simulated else "")
+        )
+        table = Table(title=title, title_justify="left", header_style="bold")
+        table.add_column("model")
+        for pol in grid.policies:
+            table.add_column(pol, justify="right")
+        for model in grid.models:
+            row = [model]
+            for pol in grid.policies:
+                run = grid.run((model, pol, strategy, dataset))
+                if run is None:
+                    row.append("not run")
+                    continue
+                s = run.summary
+                text = fmt.acc(s.get("multi_policy_accuracy"))
+                text += f"\n{fmt.rate(s.get('samples_per_hour'))} samples/h"
+                if run.row.status != "success":
+                    text += f"\n({run.row.status}, {s['completed']}/{s['samples']})"
+                row.append(text)
+            table.add_row(*row)
+        console.print(table)
+
+
+def render_runs(data: ReportData, console: Console) -> None:
+    table = Table(title=data.title, title_justify="left", header_style="bold")
+    for col in (
+        "run",
+        "status",
+        "model / policies / strategy",
+        "done",
+        "multi-policy acc [95% CI]",
+        "binary acc [95% CI]",
+        "macro-F1",
+        "samples/h",
+        "p50 / p99 latency",
+        "parse fail",
+        "errors",
+    ):
+        table.add_column(col, justify="left" if col in ("run", "status") else "right")
+    for run in data.runs:
+        s = run.summary
+        lat = s.get("latency_seconds") or {}
+        table.add_row(
+            run.row.run_id,
+            run.row.status,
+            run.label + (" (sim)" if run.simulated else ""),
+            f"{s['completed']}/{s['samples']}",
+            fmt.acc(s.get("multi_policy_accuracy")),
+            fmt.acc(s.get("binary_accuracy")),
+            fmt.pct(s.get("macro_f1")),
+            fmt.rate(s.get("samples_per_hour")),
+            f"{fmt.secs(lat.get('p50'))} / {fmt.secs(lat.get('p99'))}",
+            str(s.get("parse_failures", 0)),
+            str(s.get("errors", 0)),
+        )
+    console.print(table)
+    if data.grid is not None:
+        render_grid(data.grid, console)
+    for cmp in data.findings:
+        mark = "[green]significant[/green]" if cmp.significant else "not significant"
+        console.print(f"{cmp.run_b.run_id} vs {cmp.run_a.run_id}: {mark}. {cmp.sentence()}")
+    if data.simulated:
+        console.print(
+            "[dim]Figures marked (sim) come from the simulated server, not a model.[/dim]"
+        )
