@@ -75,6 +75,9 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         f"{tokens.get('prompt', 0):,} / {tokens.get('completion', 0):,}",
         "",
     )
+    ptr = summary.get("prompt_tokens_per_request")
+    if ptr:
+        table.add_row("prompt tokens per request", f"{ptr:,.0f}", "")
     if tps.get("prompt") is not None:
         table.add_row(
             "tokens/s prompt / completion",

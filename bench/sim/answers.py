@@ -62,6 +62,9 @@ def decide(
             unsafe = not unsafe
         return frozenset((cat,)) if unsafe else frozenset()
     predicted = {c for c in cats if c in gold}
+    if truth is not None and truth.unsafe and not truth.labels and cats:
+        # binary-only gold ("harmful", no category): flag one category, chosen by the text
+        predicted = {cats[int(knowledge.draw(user, "binary", key) * len(cats))]}
     if cats and knowledge.draw(user, "multi", key) < error_rate:
         predicted ^= {cats[int(knowledge.draw(user, "which", key) * len(cats))]}
     return frozenset(predicted)
