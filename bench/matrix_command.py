@@ -11,9 +11,7 @@ At the end the Model x Policy grid is printed with 95% intervals.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from policybench.service.runner import Prepared, Run, prepare
 from policybench.service.store import Store
 
 from .cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, _stderr_console
+from .interrupts import graceful_interrupts
 
 
 @dataclass(slots=True)
@@ -202,28 +201,6 @@ def matrix_command(opts: dict[str, Any]) -> int:
 async def _run_with_signals(
     runner: MatrixRunner, cells: list[tuple[Cell, Prepared]], console: Any
 ) -> list[CellOutcome]:
-    loop = asyncio.get_running_loop()
-    main_task = asyncio.current_task()
-    presses = 0
-
-    def on_signal() -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            console.print(
-                "\n[yellow]stopping:[/yellow] finishing requests in flight, then stopping the "
-                "matrix (Ctrl-C again to cancel them)"
-            )
-            runner.request_stop()
-        elif main_task is not None:
-            main_task.cancel()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal)
-    try:
+    message = "finishing requests in flight, then stopping the matrix"
+    with graceful_interrupts(runner.request_stop, message, console):
         return await runner.run(cells)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)

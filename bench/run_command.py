@@ -32,6 +32,7 @@ from .cli import (
     _open_store,
     _stderr_console,
 )
+from .interrupts import graceful_interrupts
 
 _CONFIG_KEYS = (
     "dataset",
@@ -259,34 +260,17 @@ async def _run_async(
         run = Run(
             ready, store, api_key=api_key, observer=Observers(observers), resume=opts["resume"]
         )
-        main_task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        presses = 0
-
-        def on_signal() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                console.print(
-                    f"\n[yellow]stopping:[/yellow] no new requests; waiting up to "
-                    f"{ready.config.grace_period:g}s for those in flight (Ctrl-C again to cancel them)"
-                )
-                run.request_stop("interrupted")
-            elif main_task is not None:
-                main_task.cancel()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, on_signal)
-        try:
-            return await run.execute()
-        except asyncio.CancelledError:
-            if presses:
-                summary = run.summary(0.0, "cancelled")
-                _report(RunResult(run.run_id, "cancelled", summary), opts, console)
-                return None
-            raise
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
+        message = (
+            f"no new requests; waiting up to {ready.config.grace_period:g}s for those in flight"
+        )
+        with graceful_interrupts(
+            lambda: run.request_stop("interrupted"), message, console
+        ) as presses:
+            try:
+                return await run.execute()
+            except asyncio.CancelledError:
+                if presses.count:
+                    summary = run.summary(0.0, "cancelled")
+                    _report(RunResult(run.run_id, "cancelled", summary), opts, console)
+                    return None
+                raise
