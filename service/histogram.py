@@ -54,7 +54,7 @@ class LogHistogram:
                 if index == 0:
                     return _MIN
                 # geometric middle of the bucket, capped by the largest value seen
-                return min(self.max, _MIN * _RATIO ** (index - 0.5))
+                return float(min(self.max, _MIN * _RATIO ** (index - 0.5)))
         return self.max  # pragma: no cover
 
     def percentiles(self) -> dict[str, float | None]:

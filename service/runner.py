@@ -334,6 +334,7 @@ class Run:
                         break
                     if arrivals is not None and not await self._arrive(arrivals):
                         break
+                    await writer.room()  # backpressure from the store
                     pending = _Pending(sample, seq, [None] * len(specs), len(specs), 0.0)
                     user = user_content(sample)
                     for index, spec in enumerate(specs):

@@ -241,7 +241,9 @@ class Scorer:
         out["requests"] = self.requests
         out["tokens"] = {"prompt": self.prompt_tokens, "completion": self.completion_tokens}
         # what one request of this policy set costs in prompt tokens (from the server's usage)
-        out["prompt_tokens_per_request"] = self.prompt_tokens / self.requests if self.requests else None
+        out["prompt_tokens_per_request"] = (
+            self.prompt_tokens / self.requests if self.requests else None
+        )
         out["tokens_per_second"] = {
             "prompt": self.prompt_tokens / dispatch_seconds if dispatch_seconds > 0 else None,
             "completion": self.completion_tokens / dispatch_seconds

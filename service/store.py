@@ -345,7 +345,7 @@ class Store:
             row = self._db.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id=?", (job_id,)
             ).fetchone()
-        return None if row is None else JobRow(*row[:3], orjson.loads(row[3]), *row[4:])
+        return None if row is None else _job_row(row)
 
     def list_jobs(self, statuses: Sequence[str] = ()) -> list[JobRow]:
         """Jobs in submission order, optionally only those with one of ``statuses``."""
@@ -354,7 +354,7 @@ class Store:
             rows = self._db.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs{where} ORDER BY seq", tuple(statuses)
             ).fetchall()
-        return [JobRow(*r[:3], orjson.loads(r[3]), *r[4:]) for r in rows]
+        return [_job_row(r) for r in rows]
 
     def has_run(self, run_id: str) -> bool:
         with self._lock:
@@ -448,6 +448,11 @@ class JobRow:
     submitted_at: float
     updated_at: float
     error: str | None
+
+
+def _job_row(row: Sequence[Any]) -> JobRow:
+    seq, job_id, status, config, submitted_at, updated_at, error = row
+    return JobRow(seq, job_id, status, orjson.loads(config), submitted_at, updated_at, error)
 
 
 def _run_row(row: Iterable[Any]) -> RunRow:

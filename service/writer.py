@@ -3,6 +3,10 @@
 The dispatcher appends finished records to a buffer (no I/O on the hot path); this task
 flushes it in one transaction per batch from a worker thread.  On close or cancellation
 whatever is buffered is flushed before the task ends, so a Ctrl-C loses nothing.
+
+The buffer is bounded: when the store falls behind (a slow disk, records carrying long
+reasoning), :meth:`room` makes the dispatcher wait before it sends more, so memory stays
+flat however long the run.
 """
 
 from __future__ import annotations
@@ -33,14 +37,28 @@ class RecordWriter:
         self._batch_size = batch_size
         self._interval = interval
         self._buffer: list[Row] = []
+        # at most this many records, and this many bytes of them, wait for the store
+        self._high_water = batch_size * 8
+        self._high_water_bytes = 4 * 1024 * 1024
+        self._bytes = 0
+        self._room = asyncio.Event()
+        self._room.set()
         self._wake = asyncio.Event()
         self._closed = False
         self.written = 0
 
     def put(self, row: Row) -> None:
         self._buffer.append(row)
-        if len(self._buffer) >= self._batch_size:
+        self._bytes += len(row[3])
+        if len(self._buffer) >= self._batch_size or self._bytes >= self._high_water_bytes:
             self._wake.set()
+            if len(self._buffer) >= self._high_water or self._bytes >= self._high_water_bytes:
+                self._room.clear()
+
+    async def room(self) -> None:
+        """Return at once unless the buffer is over its high-water mark; then wait for a flush."""
+        if not self._room.is_set():
+            await self._room.wait()
 
     def close(self) -> None:
         self._closed = True
@@ -53,11 +71,14 @@ class RecordWriter:
                     await asyncio.wait_for(self._wake.wait(), self._interval)
                 self._wake.clear()
                 batch, self._buffer = self._buffer, []
+                self._bytes = 0
                 if batch:
                     await asyncio.to_thread(
                         self._store.insert_records, self._run_id, batch, self._seconds()
                     )
                     self.written += len(batch)
+                if len(self._buffer) < self._high_water and self._bytes < self._high_water_bytes:
+                    self._room.set()
                 if self._closed and not self._buffer:
                     return
         finally:

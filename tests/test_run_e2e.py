@@ -145,16 +145,23 @@ async def test_resume_sends_only_missing_samples(sim: SimFactory, store: Store) 
 
 
 @pytest.mark.parametrize("strategy", ["multi", "gauntlet"])
-async def test_simulator_answers_binary_only_gold(sim: SimFactory, store: Store, tmp_path: Path, strategy: str) -> None:
+async def test_simulator_answers_binary_only_gold(
+    sim: SimFactory, store: Store, tmp_path: Path, strategy: str
+) -> None:
     # the simulator itself only knows "harmful or not" for these texts (an xstest-like file)
     import orjson
 
     path = tmp_path / "binary.jsonl"
     rows = [orjson.loads(line) for line in BALANCED.read_bytes().splitlines()]
     path.write_bytes(
-        b"\n".join(orjson.dumps({"id": r["id"], "text": r["text"], "unsafe": bool(r["labels"])}) for r in rows)
+        b"\n".join(
+            orjson.dumps({"id": r["id"], "text": r["text"], "unsafe": bool(r["labels"])})
+            for r in rows
+        )
     )
-    result, _ = await run_against(sim, store, path, strategy=strategy, sim_kwargs={"error_rate": 0.0})
+    result, _ = await run_against(
+        sim, store, path, strategy=strategy, sim_kwargs={"error_rate": 0.0}
+    )
     s = result.summary
     assert s["multi_policy_accuracy"] is None
     assert s["binary_accuracy"]["value"] == 1.0 and s["binary_accuracy"]["n"] == 90

@@ -57,9 +57,14 @@ async def bare_loop(url: str, bodies: list[bytes], concurrency: int) -> Measure:
     return Measure(len(bodies) / wall, cpu / len(bodies) * 1e6)
 
 
-async def pipeline(
-    url: str, dataset: Path, store: Store, strategy: str, concurrency: int
-) -> Measure:
+def _mode(name: str) -> tuple[str, int]:
+    """``multi``, ``gauntlet`` or ``<strategy>-batch<B>`` -> (strategy, batch size)."""
+    strategy, _, batch = name.partition("-batch")
+    return strategy, int(batch) if batch else 1
+
+
+async def pipeline(url: str, dataset: Path, store: Store, mode: str, concurrency: int) -> Measure:
+    strategy, batch_size = _mode(mode)
     config = build_run_config(
         {
             "dataset": str(dataset),
@@ -67,6 +72,7 @@ async def pipeline(
             "strategy": strategy,
             "concurrency": concurrency,
             "model": "sim-guard",
+            "batch_size": batch_size,
         }
     )
     prepared = prepare(config)
@@ -129,11 +135,16 @@ async def _rounds(
         "reference_requests_per_s": ref_rps,
         "reference_cpu_us_per_request": statistics.median(m.cpu_per_item_us for m in ref),
     }
-    for strategy, ms in got.items():
+    for mode, ms in got.items():
+        strategy, batch_size = _mode(mode)
         sps = statistics.median(m.items_per_s for m in ms)
-        out[f"{strategy}_samples_per_s"] = sps
-        out[f"{strategy}_cpu_us_per_sample"] = statistics.median(m.cpu_per_item_us for m in ms)
-        requests_per_sample = 6 if strategy == "gauntlet" else 1
-        out[f"{strategy}_requests_per_s"] = sps * requests_per_sample
-        out[f"{strategy}_ratio_to_reference"] = sps * requests_per_sample / ref_rps
+        out[f"{mode}_samples_per_s"] = sps
+        out[f"{mode}_cpu_us_per_sample"] = statistics.median(m.cpu_per_item_us for m in ms)
+        conversations = sps * (6 if strategy == "gauntlet" else 1)
+        if batch_size == 1:  # requests through the whole pipeline / bare requests
+            out[f"{mode}_requests_per_s"] = conversations
+            out[f"{mode}_ratio_to_reference"] = conversations / ref_rps
+        else:  # conversations classified per second / bare single-conversation requests
+            out[f"{mode}_conversations_per_s"] = conversations
+            out[f"{mode}_conversations_ratio_to_reference"] = conversations / ref_rps
     return out

@@ -381,7 +381,8 @@ def build_app(config: SimConfig) -> web.Application:
         await engine.stop()
 
     async def _release_hanging(app: web.Application) -> None:
-        for task in list(app[HANGING]):
+        hanging: set[asyncio.Task[Any]] = app[HANGING]
+        for task in list(hanging):
             task.cancel()
 
     app.cleanup_ctx.append(_engine)

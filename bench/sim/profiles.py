@@ -138,7 +138,7 @@ def _from_dict(data: dict[str, Any], path: Path) -> Profile:
             value = float(value)
         if not isinstance(value, kind):
             raise ProfileError(f"{path}: {where}: expected {kind.__name__}")
-        if kind in (int, float) and value < 0:
+        if isinstance(value, (int, float)) and value < 0:
             raise ProfileError(f"{path}: {where}: must be >= 0")
         return value
 

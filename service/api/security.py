@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ..errors import ConfigError
 from ..policies import VERBOSITIES
@@ -41,7 +42,7 @@ def error_response(status: int, message: str, field: str | None = None) -> web.R
 
 def auth_middleware(
     config: ServiceConfig,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     expected = f"Bearer {config.token}".encode() if config.token else None
 
     @web.middleware
@@ -59,7 +60,7 @@ def auth_middleware(
 
 def errors_middleware(
     limit: int,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     """413 on a declared ``Content-Length`` above ``limit`` (aiohttp's ``client_max_size``,
     set to the same limit, catches chunked bodies while they are read); every HTTP error
     is answered as JSON ``{"error": ...}``."""
