@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from .store import Store
 
@@ -39,6 +40,7 @@ class RecordWriter:
         self._buffer: list[Row] = []
         # at most this many records, and this many bytes of them, wait for the store
         self._high_water = batch_size * 8
+        self._flush_bytes = 1024 * 1024  # records with long reasoning: flush by size too
         self._high_water_bytes = 4 * 1024 * 1024
         self._bytes = 0
         self._room = asyncio.Event()
@@ -46,11 +48,13 @@ class RecordWriter:
         self._wake = asyncio.Event()
         self._closed = False
         self.written = 0
+        # one dedicated thread: the store's connection is used from one place only
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policybench-writer")
 
     def put(self, row: Row) -> None:
         self._buffer.append(row)
         self._bytes += len(row[3])
-        if len(self._buffer) >= self._batch_size or self._bytes >= self._high_water_bytes:
+        if len(self._buffer) >= self._batch_size or self._bytes >= self._flush_bytes:
             self._wake.set()
             if len(self._buffer) >= self._high_water or self._bytes >= self._high_water_bytes:
                 self._room.clear()
@@ -73,8 +77,12 @@ class RecordWriter:
                 batch, self._buffer = self._buffer, []
                 self._bytes = 0
                 if batch:
-                    await asyncio.to_thread(
-                        self._store.insert_records, self._run_id, batch, self._seconds()
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._thread,
+                        self._store.insert_records,
+                        self._run_id,
+                        batch,
+                        self._seconds(),
                     )
                     self.written += len(batch)
                 if len(self._buffer) < self._high_water and self._bytes < self._high_water_bytes:
@@ -82,7 +90,8 @@ class RecordWriter:
                 if self._closed and not self._buffer:
                     return
         finally:
-            # cancelled mid-flush or with a buffer: write what is left synchronously
+            # let a flush that is under way finish, then write what is left synchronously
+            self._thread.shutdown(wait=True)
             if self._buffer:
                 batch, self._buffer = self._buffer, []
                 self._store.insert_records(self._run_id, batch, self._seconds())
