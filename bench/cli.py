@@ -121,6 +121,11 @@ def cli() -> None:
     help="Upper bound for --concurrency auto.",
 )
 @option(
+    "--stream/--no-stream",
+    default=False,
+    help="Stream answers (SSE) to measure the time to the first token (TTFT).",
+)
+@option(
     "--rate",
     type=float,
     default=None,

@@ -68,6 +68,13 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         " / ".join(_secs(rlat.get(k)) for k in ("p50", "p90", "p99")),
         "",
     )
+    ttft = summary.get("ttft_seconds")
+    if ttft:
+        table.add_row(
+            "time to first token p50/p90/p99",
+            " / ".join(_secs(ttft.get(k)) for k in ("p50", "p90", "p99")),
+            "",
+        )
     tps = summary.get("tokens_per_second") or {}
     tokens = summary.get("tokens") or {}
     table.add_row(

@@ -44,6 +44,7 @@ _CONFIG_KEYS = (
     "max_concurrency",
     "endpoints",
     "rate",
+    "stream",
     "batch_size",
     "batch_endpoint",
     "chat_template",

@@ -9,16 +9,21 @@ apart so that no parser can read it by mistake.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import orjson
 
+from .client_types import Completion
 from .errors import BadResponse, HTTPStatusError, RequestTimeout, TransportError
 from .retry import parse_retry_after
+from .streaming import StreamAccumulator
+
+__all__ = ["ChatClient", "ClientSettings", "Completion", "decode_completion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +42,8 @@ class ClientSettings:
     #: Read proxies from the environment (costs two thread-pool hops per request in aiohttp).
     trust_env: bool = False
     extra_body: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Completion:
-    """One answer: final ``content``, separate ``reasoning``, usage and timing."""
-
-    content: str | None
-    reasoning: str | None
-    finish_reason: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    latency: float
+    #: Stream answers (SSE) to measure the time to the first token.
+    stream: bool = False
 
 
 class ChatClient:
@@ -66,7 +61,10 @@ class ChatClient:
         if settings.reasoning_effort is not None:
             base["reasoning_effort"] = settings.reasoning_effort
         base.update(settings.extra_body)
-        self._base_body = base
+        self._base_body = dict(base)
+        if settings.stream:
+            base["stream"] = True
+            base["stream_options"] = {"include_usage": True}
         # The body is assembled from pre-encoded bytes: the constant fields and each
         # (shared, often multi-kilobyte) system prompt are JSON-encoded once, not per request.
         self._head = orjson.dumps(base)[:-1] + b',"messages":[{"role":"system","content":'
@@ -134,6 +132,8 @@ class ChatClient:
         if encoded is None:
             encoded = self._systems[system] = orjson.dumps(system)
         data = b"".join((head, encoded, b'},{"role":"user","content":', orjson.dumps(user), b"}]}"))
+        if self.settings.stream:
+            return await self._stream(data)
         raw, latency = await self.post(self._url, data)
         return decode_completion(raw, latency)
 
@@ -151,16 +151,30 @@ class ChatClient:
         :class:`RequestError` (status, headers, Retry-After) for anything else."""
         assert self._session is not None, "use `async with ChatClient(...)`"
         started = time.perf_counter()
-        try:
+        with self._mapped_errors():
             async with self._session.post(url, data=data) as resp:
                 raw = await resp.read()
                 if resp.status >= 400 or resp.status < 200:
-                    raise HTTPStatusError(
-                        resp.status,
-                        raw.decode("utf-8", "replace"),
-                        headers=resp.headers,
-                        retry_after=parse_retry_after(resp.headers.get("Retry-After")),
-                    )
+                    raise _status_error(resp, raw)
+        return raw, time.perf_counter() - started
+
+    async def _stream(self, data: bytes) -> Completion:
+        assert self._session is not None, "use `async with ChatClient(...)`"
+        started = time.perf_counter()
+        with self._mapped_errors():
+            async with self._session.post(self._url, data=data) as resp:
+                if resp.status >= 400 or resp.status < 200:
+                    raise _status_error(resp, await resp.read())
+                answer = StreamAccumulator(started)
+                async for line in resp.content:
+                    answer.feed(line)
+                return answer.completion()
+
+    @contextlib.contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
+        """aiohttp's and asyncio's exceptions as policybench's :class:`RequestError` tree."""
+        try:
+            yield
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise RequestTimeout(f"no answer within {self.settings.timeout:g}s") from exc
         except aiohttp.ClientPayloadError as exc:
@@ -169,7 +183,15 @@ class ChatClient:
             raise TransportError(f"bad HTTP response: {exc.message}", status=exc.status) from exc
         except aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return raw, time.perf_counter() - started
+
+
+def _status_error(resp: aiohttp.ClientResponse, raw: bytes) -> HTTPStatusError:
+    return HTTPStatusError(
+        resp.status,
+        raw.decode("utf-8", "replace"),
+        headers=resp.headers,
+        retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+    )
 
 
 def decode_completion(raw: bytes, latency: float) -> Completion:

@@ -17,6 +17,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError
@@ -52,6 +53,7 @@ class RunConfig(BaseModel):
     batch_endpoint: Literal["auto", "chat-batch", "completions"] = "auto"
     chat_template: str = Field("harmony", description="template for the completions batch route")
     rate: float | None = Field(None, gt=0, description="Poisson arrivals: samples per second")
+    stream: bool = Field(False, description="stream answers (SSE) to measure time to first token")
     max_tokens: int | None = Field(2048, ge=1)
     temperature: float | None = Field(0.0, ge=0.0, le=2.0)
     reasoning_effort: Literal["low", "medium", "high"] | None = None
@@ -101,6 +103,12 @@ class RunConfig(BaseModel):
         if not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _stream_or_batch(self) -> RunConfig:
+        if self.stream and self.batch_size > 1:
+            raise ValueError("stream: the batch routes do not stream; use --batch-size 1")
+        return self
 
 
 def build_run_config(values: dict[str, Any], source: str | None = None) -> RunConfig:

@@ -33,6 +33,7 @@ class RequestOutcome:
     error: str | None = None
     error_kind: str | None = None
     verdict: Verdict | None = None
+    ttft: float | None = None  # time to first token, for streamed answers
 
     def as_dict(self) -> dict[str, Any]:
         v = self.verdict
@@ -44,6 +45,7 @@ class RequestOutcome:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "latency": self.latency,
+            "ttft": self.ttft,
             "attempts": self.attempts,
             "error": self.error,
             "error_kind": self.error_kind,
@@ -140,3 +142,6 @@ def replay(record: dict[str, Any], scorer: Scorer) -> None:
         record.get("prompt_tokens") or 0,
         record.get("completion_tokens") or 0,
     )
+    for part in record.get("parts", ()):
+        if part.get("ttft") is not None:
+            scorer.add_ttft(part["ttft"])

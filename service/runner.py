@@ -316,6 +316,7 @@ class Run:
             max_tokens=cfg.max_tokens,
             temperature=cfg.temperature,
             reasoning_effort=cfg.reasoning_effort,
+            stream=cfg.stream,
         )
         writer = self._writer = RecordWriter(self.store, self.run_id, clock=self._clock)
         categories = frozenset(self.prepared.policies.categories)
@@ -415,6 +416,9 @@ class Run:
                 outcome.prompt_tokens = completion.prompt_tokens
                 outcome.completion_tokens = completion.completion_tokens
                 outcome.latency = completion.latency
+                if completion.ttft is not None:
+                    outcome.ttft = completion.ttft
+                    self.scorer.add_ttft(completion.ttft)
                 outcome.verdict = parse(
                     completion.content, spec.fmt, spec.ctx, completion.finish_reason
                 )

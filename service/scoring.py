@@ -150,6 +150,7 @@ class Scorer:
     by_source: dict[str, _Counts] = field(default_factory=dict)
     sample_latency: LogHistogram = field(default_factory=LogHistogram)
     request_latency: LogHistogram = field(default_factory=LogHistogram)
+    ttft: LogHistogram = field(default_factory=LogHistogram)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     requests: int = 0
@@ -205,6 +206,10 @@ class Scorer:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
 
+    def add_ttft(self, seconds: float) -> None:
+        """Time to first token of one streamed request."""
+        self.ttft.add(seconds)
+
     # cheap running figures for progress displays and metrics
     @property
     def completed(self) -> int:
@@ -238,6 +243,7 @@ class Scorer:
         out["dispatch_seconds"] = dispatch_seconds
         out["latency_seconds"] = self.sample_latency.percentiles()
         out["request_latency_seconds"] = self.request_latency.percentiles()
+        out["ttft_seconds"] = self.ttft.percentiles() if self.ttft.count else None
         out["requests"] = self.requests
         out["tokens"] = {"prompt": self.prompt_tokens, "completion": self.completion_tokens}
         # what one request of this policy set costs in prompt tokens (from the server's usage)
