@@ -351,7 +351,8 @@ def runs_cmd(store: str | None, as_json: bool) -> None:
             f"{binary['value']:.1%}" if binary else "n/a",
             f"{sph:,.0f}" if sph else "n/a",
         )
-    Console().print(table)
+    # a terminal gets its own width; a pipe or file gets whole rows instead of 80 columns
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @cli.command("show")

@@ -176,3 +176,24 @@ def test_help_documents_options(args: list[str]) -> None:
         ):
             assert opt in out.stdout
         assert "POLICYBENCH_CONCURRENCY" in out.stdout
+
+
+def test_runs_table_is_not_squeezed_when_piped(tmp_path: Path) -> None:
+    store = tmp_path / "w.sqlite"
+    out = bench(
+        "run",
+        "--dataset",
+        "balanced",
+        "--sim",
+        "--sim-time-scale",
+        "0",
+        "--limit",
+        "3",
+        "--no-progress",
+        "--store",
+        str(store),
+    )
+    assert out.returncode == 0, out.stderr
+    table = bench("runs", "--store", str(store))
+    row = next(line for line in table.stdout.splitlines() if "balanced.jsonl" in line)
+    assert "openai/gpt-oss-safeguard-20b (sim)" in row  # whole cells, one line per run
