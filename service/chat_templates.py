@@ -30,6 +30,9 @@ class ChatTemplate:
     name: str
     text: str
     harmony: bool
+    #: Fixed when the template is loaded, so a run that crosses midnight keeps one
+    #: byte-identical prefix (and the server's prefix cache) for its whole length.
+    date: str = ""
 
     @property
     def extra_body(self) -> dict[str, object]:
@@ -40,7 +43,7 @@ class ChatTemplate:
             self.text.replace("{{system}}", system)
             .replace("{{user}}", user)
             .replace("{{reasoning_effort}}", reasoning_effort or "medium")
-            .replace("{{date}}", time.strftime("%Y-%m-%d"))
+            .replace("{{date}}", self.date or time.strftime("%Y-%m-%d"))
         )
 
     def split_output(self, text: str) -> tuple[str | None, str | None]:
@@ -66,5 +69,8 @@ def load_chat_template(spec: str) -> ChatTemplate:
     if "{{user}}" not in text:
         raise ConfigError("chat-template", f"{path}: the template has no {{{{user}}}} placeholder")
     return ChatTemplate(
-        name=path.stem, text=text, harmony="<|channel|>" in text or "<|start|>" in text
+        name=path.stem,
+        text=text,
+        harmony="<|channel|>" in text or "<|start|>" in text,
+        date=time.strftime("%Y-%m-%d"),
     )
