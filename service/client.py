@@ -23,7 +23,7 @@ from .errors import BadResponse, HTTPStatusError, RequestTimeout, TransportError
 from .retry import parse_retry_after
 from .streaming import StreamAccumulator
 
-__all__ = ["ChatClient", "ClientSettings", "Completion", "decode_completion"]
+__all__ = ["ChatClient", "ClientSettings", "Completion", "decode_completion", "request_fields"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +53,9 @@ class ChatClient:
         self.settings = settings
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
         self._session: aiohttp.ClientSession | None = None
-        base: dict[str, Any] = {"model": settings.model}
-        if settings.max_tokens is not None:
-            base["max_tokens"] = settings.max_tokens
-        if settings.temperature is not None:
-            base["temperature"] = settings.temperature
-        if settings.reasoning_effort is not None:
-            base["reasoning_effort"] = settings.reasoning_effort
+        base = request_fields(
+            settings.model, settings.max_tokens, settings.temperature, settings.reasoning_effort
+        )
         base.update(settings.extra_body)
         self._base_body = dict(base)
         if settings.stream:
@@ -192,6 +188,21 @@ def _status_error(resp: aiohttp.ClientResponse, raw: bytes) -> HTTPStatusError:
         headers=resp.headers,
         retry_after=parse_retry_after(resp.headers.get("Retry-After")),
     )
+
+
+def request_fields(
+    model: str, max_tokens: int | None, temperature: float | None, reasoning_effort: str | None
+) -> dict[str, Any]:
+    """The constant fields of a chat request (unset ones are left out, for the server's
+    defaults); shared with the offline batch exporter so both send the same request."""
+    fields: dict[str, Any] = {"model": model}
+    if max_tokens is not None:
+        fields["max_tokens"] = max_tokens
+    if temperature is not None:
+        fields["temperature"] = temperature
+    if reasoning_effort is not None:
+        fields["reasoning_effort"] = reasoning_effort
+    return fields
 
 
 def decode_completion(raw: bytes, latency: float) -> Completion:

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .client import Completion, decode_completion
+from .client import Completion, decode_completion, request_fields
 from .datasets import iter_samples
 from .errors import DatasetError, HTTPStatusError, RequestError
 from .prompts import user_content
@@ -30,13 +30,7 @@ BATCH_URL = "/v1/chat/completions"
 
 def _requests(prepared: Prepared) -> Iterator[tuple[str, dict[str, Any]]]:
     cfg = prepared.config
-    base: dict[str, Any] = {"model": cfg.model}
-    if cfg.max_tokens is not None:
-        base["max_tokens"] = cfg.max_tokens
-    if cfg.temperature is not None:
-        base["temperature"] = cfg.temperature
-    if cfg.reasoning_effort is not None:
-        base["reasoning_effort"] = cfg.reasoning_effort
+    base = request_fields(cfg.model, cfg.max_tokens, cfg.temperature, cfg.reasoning_effort)
     specs = prepared.strategy.plan()
     categories = frozenset(prepared.policies.categories)
     for seq, sample in enumerate(iter_samples(prepared.dataset_path, categories)):

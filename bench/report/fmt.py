@@ -45,3 +45,38 @@ def minutes(seconds: float | None) -> str:
 
 def p_value(p: float) -> str:
     return f"{p:.3g}"
+
+
+#: The runs table, shared by the terminal and HTML reports.
+RUN_COLUMNS = (
+    "run",
+    "status",
+    "model / policies / strategy",
+    "done",
+    "multi-policy acc [95% CI]",
+    "binary acc [95% CI]",
+    "macro-F1",
+    "samples/h",
+    "p50 / p99 latency",
+    "parse fail",
+    "errors",
+)
+
+
+def run_cells(run: Any) -> tuple[str, ...]:
+    """One row of the runs table for a report's ``RunData``."""
+    s = run.summary
+    lat = s.get("latency_seconds") or {}
+    return (
+        run.row.run_id,
+        run.row.status,
+        run.label + (" (sim)" if run.simulated else ""),
+        f"{s['completed']}/{s['samples']}",
+        acc(s.get("multi_policy_accuracy")),
+        acc(s.get("binary_accuracy")),
+        pct(s.get("macro_f1")),
+        rate(s.get("samples_per_hour")),
+        f"{secs(lat.get('p50'))} / {secs(lat.get('p99'))}",
+        str(s.get("parse_failures", 0)),
+        str(s.get("errors", 0)),
+    )

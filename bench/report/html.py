@@ -92,37 +92,9 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
             "their figures describe the simulator, not a model.</p>"
         )
     body.append("<h2>Runs</h2><table><tr>")
-    cols = (
-        "run",
-        "status",
-        "model / policies / strategy",
-        "done",
-        "multi-policy acc [95% CI]",
-        "binary acc [95% CI]",
-        "macro-F1",
-        "samples/h",
-        "p50 / p99 latency",
-        "parse fail",
-        "errors",
-    )
-    body.append("".join(f"<th>{_e(c)}</th>" for c in cols) + "</tr>")
+    body.append("".join(f"<th>{_e(c)}</th>" for c in fmt.RUN_COLUMNS) + "</tr>")
     for run in data.runs:
-        s = run.summary
-        lat = s.get("latency_seconds") or {}
-        vals = (
-            run.row.run_id,
-            run.row.status,
-            run.label + (" (sim)" if run.simulated else ""),
-            f"{s['completed']}/{s['samples']}",
-            fmt.acc(s.get("multi_policy_accuracy")),
-            fmt.acc(s.get("binary_accuracy")),
-            fmt.pct(s.get("macro_f1")),
-            fmt.rate(s.get("samples_per_hour")),
-            f"{fmt.secs(lat.get('p50'))} / {fmt.secs(lat.get('p99'))}",
-            s.get("parse_failures", 0),
-            s.get("errors", 0),
-        )
-        body.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in vals) + "</tr>")
+        body.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in fmt.run_cells(run)) + "</tr>")
     body.append("</table>")
     body.append("<h3>Per-category F1</h3><table><tr><th>run</th>")
     cats: list[str] = []

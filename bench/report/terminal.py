@@ -42,36 +42,10 @@ def render_grid(grid: Grid, console: Console) -> None:
 
 def render_runs(data: ReportData, console: Console) -> None:
     table = Table(title=data.title, title_justify="left", header_style="bold")
-    for col in (
-        "run",
-        "status",
-        "model / policies / strategy",
-        "done",
-        "multi-policy acc [95% CI]",
-        "binary acc [95% CI]",
-        "macro-F1",
-        "samples/h",
-        "p50 / p99 latency",
-        "parse fail",
-        "errors",
-    ):
+    for col in fmt.RUN_COLUMNS:
         table.add_column(col, justify="left" if col in ("run", "status") else "right")
     for run in data.runs:
-        s = run.summary
-        lat = s.get("latency_seconds") or {}
-        table.add_row(
-            run.row.run_id,
-            run.row.status,
-            run.label + (" (sim)" if run.simulated else ""),
-            f"{s['completed']}/{s['samples']}",
-            fmt.acc(s.get("multi_policy_accuracy")),
-            fmt.acc(s.get("binary_accuracy")),
-            fmt.pct(s.get("macro_f1")),
-            fmt.rate(s.get("samples_per_hour")),
-            f"{fmt.secs(lat.get('p50'))} / {fmt.secs(lat.get('p99'))}",
-            str(s.get("parse_failures", 0)),
-            str(s.get("errors", 0)),
-        )
+        table.add_row(*fmt.run_cells(run))
     console.print(table)
     if data.grid is not None:
         render_grid(data.grid, console)
