@@ -582,7 +582,7 @@ def perf_group() -> None:
     multiple=True,
     default=("multi", "gauntlet", "multi-batch16"),
     show_default=True,
-    help="Modes to measure (repeatable): multi, gauntlet, or STRATEGY-batchB for B conversations per request.",
+    help="Modes to measure (repeatable): STRATEGY[-batchB][-metrics], e.g. multi, gauntlet, multi-batch16 (B conversations per request), multi-metrics (Prometheus metrics on).",
 )
 @json_option
 def perf_client_cmd(

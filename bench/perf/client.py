@@ -19,10 +19,12 @@ import aiohttp
 import orjson
 from policybench.service.config import build_run_config
 from policybench.service.datasets import iter_samples
+from policybench.service.metrics import RunMetrics
 from policybench.service.policies import load_policy_set
 from policybench.service.prompts import multi_policy_prompt, user_content
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
+from prometheus_client import CollectorRegistry
 
 from .datagen import write_dataset
 from .server import sim_process
@@ -57,14 +59,15 @@ async def bare_loop(url: str, bodies: list[bytes], concurrency: int) -> Measure:
     return Measure(len(bodies) / wall, cpu / len(bodies) * 1e6)
 
 
-def _mode(name: str) -> tuple[str, int]:
-    """``multi``, ``gauntlet`` or ``<strategy>-batch<B>`` -> (strategy, batch size)."""
-    strategy, _, batch = name.partition("-batch")
-    return strategy, int(batch) if batch else 1
+def _mode(name: str) -> tuple[str, int, bool]:
+    """``STRATEGY[-batchB][-metrics]`` -> (strategy, batch size, Prometheus metrics on)."""
+    strategy, *options = name.split("-")
+    batch = next((int(o[5:]) for o in options if o.startswith("batch")), 1)
+    return strategy, batch, "metrics" in options
 
 
 async def pipeline(url: str, dataset: Path, store: Store, mode: str, concurrency: int) -> Measure:
-    strategy, batch_size = _mode(mode)
+    strategy, batch_size, metrics = _mode(mode)
     config = build_run_config(
         {
             "dataset": str(dataset),
@@ -77,7 +80,8 @@ async def pipeline(url: str, dataset: Path, store: Store, mode: str, concurrency
     )
     prepared = prepare(config)
     cpu0, t0 = time.process_time(), time.perf_counter()
-    result = await Run(prepared, store).execute()
+    observer = RunMetrics(CollectorRegistry()).observer() if metrics else None
+    result = await Run(prepared, store, observer=observer).execute()
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     n = result.summary["completed"]
     return Measure(n / wall, cpu / n * 1e6)
@@ -136,7 +140,7 @@ async def _rounds(
         "reference_cpu_us_per_request": statistics.median(m.cpu_per_item_us for m in ref),
     }
     for mode, ms in got.items():
-        strategy, batch_size = _mode(mode)
+        strategy, batch_size, _metrics = _mode(mode)
         sps = statistics.median(m.items_per_s for m in ms)
         out[f"{mode}_samples_per_s"] = sps
         out[f"{mode}_cpu_us_per_sample"] = statistics.median(m.cpu_per_item_us for m in ms)
