@@ -245,6 +245,11 @@ def cli() -> None:
     help="Simulated server: performance profile (name or .toml file; `bench sim --list-profiles`).",
 )
 @option(
+    "--sim-independent-models",
+    is_flag=True,
+    help="Simulated server: each model name errs on its own draws (so ensembles have something to vote on).",
+)
+@option(
     "--sim-style",
     default="auto",
     show_default=True,
@@ -426,6 +431,11 @@ def show_cmd(run_id: str, store: str | None, as_json: bool) -> None:
     "--prefix-caching/--no-prefix-caching",
     default=None,
     help="Prefix caching (default: the profile's, on as in vLLM).",
+)
+@option(
+    "--independent-models",
+    is_flag=True,
+    help="Each model name errs on its own draws (default: all models make the same mistakes).",
 )
 @option(
     "--style",

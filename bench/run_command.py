@@ -90,6 +90,7 @@ def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
         "profile": opts.get("sim_profile") or "gpt-oss-safeguard-20b-h100",
         "style": opts.get("sim_style") or "auto",
         "faults": list(opts.get("sim_faults") or ()),
+        "independent_models": bool(opts.get("sim_independent_models")),
     }
     from .sim import FaultSpecError, SimConfigError, sim_config_from_settings
 

@@ -59,6 +59,7 @@ def build_sim_config(opts: dict[str, Any]) -> SimConfig:
             time_scale=opts["time_scale"],
             prefix_caching=opts["prefix_caching"],
             style=opts["style"],
+            independent_models=opts["independent_models"],
             reasoning_field=opts["reasoning_field"],
             refusal_rate=opts["refusal_rate"],
             empty_rate=opts["empty_rate"],

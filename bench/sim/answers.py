@@ -93,13 +93,16 @@ def compose(
     reasoning_median: int,
     reasoning_sigma: float,
     max_tokens: int | None,
+    independent: bool = False,
 ) -> Answer:
     key = ",".join(question.categories)
     name = choose_style(style, model, question)
     if question.kind == "unknown":
         content = NO_POLICY
     else:
-        violated = decide(question, truth, knowledge, user, rates.error_rate)
+        # with independent models, the model's name is part of what the error draw hashes
+        asked = f"{model}\x1e{user}" if independent else user
+        violated = decide(question, truth, knowledge, asked, rates.error_rate)
         content = STYLES[name](question, violated, knowledge.draw(user, key, "style"))
     n_reason = 0
     if reasoning_median > 0:

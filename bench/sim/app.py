@@ -132,6 +132,7 @@ def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any])
         model=str(body.get("model") or cfg.model),
         style=cfg.style if cfg.style != "auto" else profile.style,
         rates=cfg.rates,
+        independent=cfg.independent_models,
         reasoning_median=profile.reasoning_median(effort),
         reasoning_sigma=profile.reasoning_sigma,
         max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,

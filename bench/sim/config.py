@@ -48,6 +48,9 @@ class SimConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     #: Serve vLLM 0.19+'s ``/v1/chat/completions/batch`` (off: an older vLLM, 404 there).
     batch_chat_route: bool = True
+    #: Each model name errs on its own draws (off: every model makes the same mistakes), so
+    #: an ensemble of simulated models has disagreements to vote on.
+    independent_models: bool = False
     # the first version's latency knobs: when any is set, each request takes
     # (base + prompt * per_prompt + completion * per_output) * time_scale, at most
     # max_num_seqs at once, instead of the step model
@@ -144,6 +147,7 @@ SETTING_KEYS = (
     "refusal_rate",
     "empty_rate",
     "truncate_rate",
+    "independent_models",
     "reasoning_tokens",
     "reasoning_field",
 )
