@@ -2,6 +2,11 @@
 
 Prompts are rendered once per run and reused byte for byte, so that a server's prefix
 cache sees one shared prefix per policy (``gauntlet``) or for the whole set (``multi``).
+
+The output-format section is chosen by the format the answers will be parsed in
+(``templates/output/<single|multi>_<format>.md``): a prompt asks for exactly what the
+parser expects.  A format with no shipped section (a guard model's own, such as Llama
+Guard's) gets none: such models answer in their trained format whatever the prompt says.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ def _template(name: str) -> str:
         raise PolicyError(path, f"cannot read prompt template: {exc}") from exc
 
 
+@cache
+def _output_section(kind: str, fmt: str) -> str:
+    path = shipped("policies") / "templates" / "output" / f"{kind}_{fmt}.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
 def _fill(template: str, **values: str) -> str:
     for key, value in values.items():
         template = template.replace("{{" + key + "}}", value)
@@ -40,10 +51,13 @@ def _reasoning(options: PromptOptions) -> str:
     return _template("cot") if options.chain_of_thought else ""
 
 
-def single_policy_prompt(policy: Policy, options: PromptOptions = PromptOptions()) -> str:
-    """System prompt asking about one policy (a ``gauntlet`` request)."""
+def single_policy_prompt(
+    policy: Policy, options: PromptOptions = PromptOptions(), fmt: str = "json"
+) -> str:
+    """System prompt asking about one policy (a ``gauntlet`` request), answered in ``fmt``."""
+    template = _template("single").replace("{{output_format}}", _output_section("single", fmt))
     return _fill(
-        _template("single"),
+        template,
         title=policy.title,
         category=policy.category,
         policy=policy.body,
@@ -51,14 +65,17 @@ def single_policy_prompt(policy: Policy, options: PromptOptions = PromptOptions(
     )
 
 
-def multi_policy_prompt(policies: PolicySet, options: PromptOptions = PromptOptions()) -> str:
-    """System prompt carrying every policy of the set (a ``multi`` request)."""
+def multi_policy_prompt(
+    policies: PolicySet, options: PromptOptions = PromptOptions(), fmt: str = "json"
+) -> str:
+    """System prompt carrying every policy of the set (a ``multi`` request), answered in ``fmt``."""
     blocks = "\n".join(
         _fill(_template("policy_block"), title=p.title, category=p.category, policy=p.body)
         for p in policies.policies
     )
+    template = _template("multi").replace("{{output_format}}", _output_section("multi", fmt))
     return _fill(
-        _template("multi"),
+        template,
         policies=blocks,
         category_list=", ".join(policies.categories),
         reasoning_instruction=_reasoning(options),

@@ -25,15 +25,18 @@ class GauntletStrategy:
         self, policies: PolicySet, options: PromptOptions, output_format: str | None = None
     ) -> None:
         categories = policies.categories
-        self._specs = tuple(
-            RequestSpec(
-                key=policy.category,
-                system=single_policy_prompt(policy, options),
-                ctx=ParseContext(categories=categories, target=policy.category),
-                fmt=policy_format(policy, output_format),
+        specs = []
+        for policy in policies.policies:
+            fmt = policy_format(policy, output_format)
+            specs.append(
+                RequestSpec(
+                    key=policy.category,
+                    system=single_policy_prompt(policy, options, fmt),
+                    ctx=ParseContext(categories=categories, target=policy.category),
+                    fmt=fmt,
+                )
             )
-            for policy in policies.policies
-        )
+        self._specs = tuple(specs)
 
     def plan(self) -> tuple[RequestSpec, ...]:
         return self._specs

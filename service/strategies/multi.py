@@ -17,12 +17,13 @@ class MultiStrategy:
     def __init__(
         self, policies: PolicySet, options: PromptOptions, output_format: str | None = None
     ) -> None:
+        fmt = shared_format(policies.policies, output_format)
         self._specs = (
             RequestSpec(
                 key="all",
-                system=multi_policy_prompt(policies, options),
+                system=multi_policy_prompt(policies, options, fmt),
                 ctx=ParseContext(categories=policies.categories),
-                fmt=shared_format(policies.policies, output_format),
+                fmt=fmt,
             ),
         )
 
