@@ -82,7 +82,7 @@ class MatrixRunner:
         return plan
 
     async def run(self, cells: list[tuple[Cell, Prepared]]) -> list[CellOutcome]:
-        from .run_command import _backend
+        from .run_command import server_for
 
         plan = self.plan(cells)
         for outcome, (_cell, prepared) in zip(plan, cells, strict=True):
@@ -93,7 +93,7 @@ class MatrixRunner:
                 outcome.action = "pending"
                 continue
             observers = [self.observer_factory()] if self.observer_factory else []
-            async with _backend(prepared) as ready:
+            async with server_for(prepared) as ready:
                 run = Run(
                     ready,
                     self.store,

@@ -228,7 +228,7 @@ def _run_loop(coro: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _backend(prepared: Prepared) -> AsyncIterator[Prepared]:
+async def server_for(prepared: Prepared) -> AsyncIterator[Prepared]:
     """Yield ``prepared`` pointed at its server: the in-process simulator when simulated."""
     config = prepared.config
     if config.backend != "simulated":
@@ -258,7 +258,7 @@ async def _run_async(
     observers = [] if opts["no_progress"] else [ProgressObserver(console)]
     if metrics_observer is not None:
         observers.append(metrics_observer)
-    async with _backend(prepared) as ready:
+    async with server_for(prepared) as ready:
         run = Run(
             ready, store, api_key=api_key, observer=Observers(observers), resume=opts["resume"]
         )

@@ -51,9 +51,9 @@ def sweep_command(opts: dict[str, Any]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     async def go() -> Any:
-        from .run_command import _backend
+        from .run_command import server_for
 
-        async with _backend(prepared) as ready:
+        async with server_for(prepared) as ready:
             return await sweep(
                 ready, levels, store_path=opts["store"], doubling_max=opts["max_level"]
             )

@@ -34,14 +34,6 @@ class LogHistogram:
         if value > self.max:
             self.max = value
 
-    def merge(self, other: LogHistogram) -> None:
-        for i, c in enumerate(other._counts):
-            if c:
-                self._counts[i] += c
-        self.count += other.count
-        self.total += other.total
-        self.max = max(self.max, other.max)
-
     def quantile(self, q: float) -> float | None:
         """Value at quantile ``q`` (0-1), within 1%; ``None`` when empty."""
         if self.count == 0:
@@ -59,7 +51,3 @@ class LogHistogram:
 
     def percentiles(self) -> dict[str, float | None]:
         return {"p50": self.quantile(0.5), "p90": self.quantile(0.9), "p99": self.quantile(0.99)}
-
-    @property
-    def mean(self) -> float | None:
-        return self.total / self.count if self.count else None

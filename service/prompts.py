@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from .datasets import Sample
 from .errors import PolicyError
@@ -87,7 +86,3 @@ def user_content(sample: Sample) -> str:
     if sample.response is None:
         return sample.text
     return f"User request:\n{sample.text}\n\nAssistant response:\n{sample.response}"
-
-
-def template_path(name: str) -> Path:
-    return shipped("policies") / "templates" / f"{name}.md"

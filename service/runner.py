@@ -201,8 +201,9 @@ class Run:
                 )
             if row.policy_hash != p.policies.digest:
                 raise StoreError(f"run {row.run_id} used other policy texts ({row.policy_hash})")
-            done = self.store.recorded_ids(row.run_id)
+            done = set()  # one pass over the stored records: their ids and their scores
             for record in self.store.iter_records(row.run_id):
+                done.add(record["sample_id"])
                 replay(record, self.scorer)
             self.store.set_status(row.run_id, "started")
             prior_seconds = row.dispatch_seconds
@@ -446,7 +447,7 @@ class Run:
             parts=parts,
         )
         self.scorer.add(
-            result.gold,
+            gold,
             verdict.categories,
             outcome,
             sample.source,

@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -421,7 +420,3 @@ async def serve_in_background(
 def _bound_port(runner: web.AppRunner) -> int:
     addresses: Sequence[Any] = runner.addresses
     return int(addresses[0][1])
-
-
-def dataset_paths(paths: Sequence[str | Path]) -> tuple[str, ...]:
-    return tuple(str(p) for p in paths)

@@ -54,10 +54,6 @@ class FaultConfig:
             if getattr(self, name) < 0:
                 raise FaultSpecError(f"{name}: must be >= 0")
 
-    @property
-    def active(self) -> bool:
-        return any(rate > 0 for _, rate in self.rates)
-
     def as_record(self) -> dict[str, object]:
         return {
             "rates": dict(self.rates),

@@ -16,7 +16,6 @@ where B is the number of sequences in the step and P the prompt tokens computed 
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -86,10 +85,6 @@ class Profile:
         if not self.reasoning:
             return 0
         return int(self.reasoning_tokens.get(effort or "medium", 0))
-
-    def reasoning_mean(self, effort: str | None) -> float:
-        """Mean of the lognormal reasoning length (median * exp(sigma^2 / 2))."""
-        return self.reasoning_median(effort) * math.exp(self.reasoning_sigma**2 / 2)
 
     def with_overrides(self, **changes: Any) -> Profile:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
