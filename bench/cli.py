@@ -191,8 +191,9 @@ def cli() -> None:
 @option(
     "--max-error-rate",
     type=float,
-    default=None,
-    help="Abort when more than this share of samples failed (0-1).",
+    default=0.05,  # service.config.DEFAULT_ERROR_BUDGET (not imported: --help stays fast)
+    show_default=True,
+    help="Error budget: the run fails (exit 1) beyond this share of failed samples; 1: never.",
 )
 @option(
     "--api-key-env",

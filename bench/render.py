@@ -27,6 +27,10 @@ def _secs(value: float | None) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def _count(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
 def render_summary(summary: dict[str, Any], console: Console) -> None:
     backend = summary.get("backend", "")
     title = (
@@ -55,7 +59,15 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             "not in multi-policy accuracy" if summary.get("multi_policy_accuracy") else "",
         )
     sph = summary.get("samples_per_hour")
-    table.add_row("samples/hour", "n/a" if sph is None else f"{sph:,.0f}", "")
+    failed = (summary.get("errors") or 0) + (summary.get("parse_failures") or 0)
+    table.add_row(
+        "samples/hour (scored)",
+        "n/a" if sph is None else f"{sph:,.0f}",
+        f"not counting {summary.get('errors', 0)} errors, "
+        f"{summary.get('parse_failures', 0)} parse failures"
+        if failed
+        else "",
+    )
     lat = summary.get("latency_seconds") or {}
     table.add_row(
         "latency per sample p50/p90/p99",
@@ -63,11 +75,14 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         "",
     )
     rlat = summary.get("request_latency_seconds") or {}
+    timeouts = summary.get("request_timeouts") or 0
     table.add_row(
         "latency per request p50/p90/p99",
         " / ".join(_secs(rlat.get(k)) for k in ("p50", "p90", "p99")),
-        "",
+        "timed-out attempts included" if timeouts else "",
     )
+    if timeouts:
+        table.add_row("request attempts timed out", f"{timeouts:,}", "")
     ttft = summary.get("ttft_seconds")
     if ttft:
         table.add_row(
@@ -79,8 +94,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     tokens = summary.get("tokens") or {}
     table.add_row(
         "tokens prompt / completion",
-        f"{tokens.get('prompt', 0):,} / {tokens.get('completion', 0):,}",
-        "",
+        " / ".join(_count(tokens.get(k)) for k in ("prompt", "completion")),
+        "" if tokens.get("prompt") is not None else "the server sent no usage",
     )
     ptr = summary.get("prompt_tokens_per_request")
     if ptr:
@@ -92,6 +107,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             "",
         )
     table.add_row("backend", "simulated server" if backend == "simulated" else str(backend), "")
+    if summary.get("route"):
+        table.add_row("route", str(summary["route"]), "")
     console.print(table)
 
     per_cat = summary.get("per_category") or {}

@@ -20,8 +20,15 @@ from typing import Any
 import click
 import orjson
 from policybench.service.config import RunConfig, build_run_config
-from policybench.service.errors import InputError, PolicybenchError, RunError, StoreError
-from policybench.service.runner import Prepared, Run, RunResult, prepare
+from policybench.service.errors import InputError, PolicybenchError, StoreError
+from policybench.service.runner import (
+    Prepared,
+    Run,
+    RunResult,
+    check_servers,
+    models_of,
+    prepare,
+)
 
 from .cli import (
     EXIT_FAILURE,
@@ -129,12 +136,30 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
     return build_run_config(values)
 
 
+class _LazyStore:
+    """The run store, opened when first needed: a new run opens it only after the
+    preflight, so a run refused by its server leaves nothing on disk."""
+
+    def __init__(self, path: str | None, *, now: bool) -> None:
+        self._path = path
+        self._store: Any = _open_store(path) if now else None
+
+    def get(self) -> Any:
+        if self._store is None:
+            self._store = _open_store(self._path)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
 def run_command(opts: dict[str, Any]) -> int:
     console = _stderr_console()
-    store = _open_store(opts["store"])
+    stores = _LazyStore(opts["store"], now=bool(opts["resume"]))
     try:
         try:
-            config = _build_config(opts, store)
+            config = _build_config(opts, stores.get() if opts["resume"] else None)
             prepared = prepare(config)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
@@ -142,21 +167,22 @@ def run_command(opts: dict[str, Any]) -> int:
         with _metrics(opts, console) as metrics_observer:
             try:
                 result = _run_loop(
-                    _run_async(prepared, store, api_key, opts, console, metrics_observer)
+                    _run_async(prepared, stores, api_key, opts, console, metrics_observer)
                 )
-            except RunError as exc:
-                console.print(f"[red]error:[/red] {exc}")
-                return EXIT_FAILURE
-            except PolicybenchError as exc:
+            except InputError as exc:  # the preflight: wrong model, key or URL
+                raise BenchError(str(exc), EXIT_USAGE) from exc
+            except PolicybenchError as exc:  # unreachable server, store problems
                 raise BenchError(str(exc), EXIT_FAILURE) from exc
             if result is None:
                 return EXIT_INTERRUPTED
             _report(result, opts, console)
+            if result.status == "failed":
+                click.echo(f"error: {result.summary.get('failure') or 'the run failed'}", err=True)
             return {"success": EXIT_OK, "cancelled": EXIT_INTERRUPTED}.get(
                 result.status, EXIT_FAILURE
             )
     finally:
-        store.close()
+        stores.close()
 
 
 @contextlib.contextmanager
@@ -239,13 +265,14 @@ async def server_for(prepared: Prepared) -> AsyncIterator[Prepared]:
     sim_config = sim_config_from_settings(
         config.sim or {}, datasets=(str(prepared.dataset_path),), model=config.model
     )
+    sim_config = dataclasses.replace(sim_config, also_serves=models_of(prepared))
     async with serve_in_background(sim_config) as (url, _app):
         yield dataclasses.replace(prepared, config=config.model_copy(update={"base_url": url}))
 
 
 async def _run_async(
     prepared: Prepared,
-    store: Any,
+    stores: _LazyStore,
     api_key: str | None,
     opts: dict[str, Any],
     console: Any,
@@ -259,8 +286,16 @@ async def _run_async(
     if metrics_observer is not None:
         observers.append(metrics_observer)
     async with server_for(prepared) as ready:
+        checked = await check_servers(ready, api_key)
+        for note in checked.notes:
+            console.print(f"note: {note}", soft_wrap=True, highlight=False)
         run = Run(
-            ready, store, api_key=api_key, observer=Observers(observers), resume=opts["resume"]
+            ready,
+            stores.get(),
+            api_key=api_key,
+            observer=Observers(observers),
+            resume=opts["resume"],
+            checked=checked,
         )
         message = (
             f"no new requests; waiting up to {ready.config.grace_period:g}s for those in flight"

@@ -22,7 +22,7 @@ from typing import Any
 import click
 from policybench.service.api import ServiceConfig, serve
 from policybench.service.errors import ConfigError
-from policybench.service.runner import Prepared
+from policybench.service.runner import Prepared, models_of
 
 from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
 from .sim import serve_in_background, sim_config_from_settings
@@ -36,6 +36,7 @@ async def sim_backend(prepared: Prepared) -> AsyncIterator[str]:
         datasets=(str(prepared.dataset_path),),
         model=prepared.config.model,
     )
+    config = dataclasses.replace(config, also_serves=models_of(prepared))
     async with serve_in_background(config) as (url, _app):
         yield url
 

@@ -9,12 +9,15 @@ calls (or whatever arrived within ``linger`` seconds) into one request:
 * ``completions``: ``POST /completions`` with a ``prompt`` list, each conversation rendered
   on the client by a :class:`ChatTemplate` (any vLLM);
 * ``auto``: the first, falling back to the second for good when the server does not
-  have the batch route (404/405).
+  have the batch route (405, or a 404 that is not about the model: vLLM answers an unknown
+  model with 404 too, and a mistyped model must fail as itself, not move every model's
+  requests to another route).
 
 Answers come back matched by ``index``.  A choice that is missing or unusable fails only
-its own call (retryable), so the dispatcher retries just what failed.  The batch's
-``usage`` is shared out evenly between its conversations.  The client owns its flusher
-and send tasks in one task group, closed with the client.
+its own call (retryable), so the dispatcher retries just what failed.  Token counts are
+each choice's own where the server gives them (a per-choice ``usage``, or
+``prompt_token_ids`` / ``token_ids``); otherwise the batch's ``usage`` is shared out
+evenly.  The client owns its flusher and send tasks in one task group, closed with it.
 """
 
 from __future__ import annotations
@@ -85,6 +88,11 @@ class BatchingClient:
         finally:
             await self._inner.__aexit__(*exc)
 
+    @property
+    def route(self) -> str | None:
+        """The route the batches went to (``None`` before the first one is answered)."""
+        return self.mode_used
+
     async def chat(
         self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
     ) -> Completion:
@@ -138,7 +146,7 @@ class BatchingClient:
             try:
                 completions = await self._request(mode, batch.key, items)
             except HTTPStatusError as exc:
-                if self.mode_used is None and exc.status in (404, 405):
+                if self.mode_used is None and route_missing(exc):
                     self.mode_used = mode = "completions"
                     completions = await self._request(mode, batch.key, items)
                 else:
@@ -193,6 +201,24 @@ class BatchingClient:
         return _split(raw, latency, len(items), chat=False, template=template)
 
 
+def route_missing(exc: HTTPStatusError) -> bool:
+    """Whether an error says the batch route does not exist (not that the model does not)."""
+    if exc.status == 405:
+        return True
+    if exc.status != 404:
+        return False
+    try:
+        body = orjson.loads(exc.body)
+    except orjson.JSONDecodeError:
+        return True  # a plain "404: Not Found" page
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):  # an OpenAI-style error: about the model, or not
+        text = str(error.get("message") or "").lower()
+        about_model = error.get("param") == "model" or error.get("code") == "model_not_found"
+        return not (about_model or ("model" in text and "not" in text))
+    return True  # FastAPI's {"detail": "Not Found"} and the like
+
+
 def _split(
     raw: bytes, latency: float, n: int, *, chat: bool, template: ChatTemplate | None
 ) -> list[Completion | RequestError]:
@@ -224,15 +250,31 @@ def _split(
                 content, reasoning = template.split_output(choice["text"])
             if content is not None and not isinstance(content, str):
                 continue
+            own_prompt, own_completion = _own_tokens(choice)
             out[index] = Completion(
                 content=content,
                 reasoning=reasoning if isinstance(reasoning, str) else None,
                 finish_reason=finish,
-                prompt_tokens=prompt_each[index],
-                completion_tokens=completion_each[index],
+                prompt_tokens=own_prompt if own_prompt is not None else prompt_each[index],
+                completion_tokens=own_completion
+                if own_completion is not None
+                else completion_each[index],
                 latency=latency,
             )
     return out
+
+
+def _own_tokens(choice: dict[str, Any]) -> tuple[int | None, int | None]:
+    """A choice's own token counts, where the server gives them."""
+    usage = choice.get("usage")
+    if isinstance(usage, dict):
+        p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        return (p if isinstance(p, int) else None, c if isinstance(c, int) else None)
+    prompt_ids, ids = choice.get("prompt_token_ids"), choice.get("token_ids")
+    return (
+        len(prompt_ids) if isinstance(prompt_ids, list) else None,
+        len(ids) if isinstance(ids, list) else None,
+    )
 
 
 def _share(total: Any, n: int) -> list[int | None]:

@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 
 from .client_types import Completion
-from .errors import BadResponse, HTTPStatusError, RequestTimeout, TransportError
+from .errors import BadResponse, HTTPStatusError, RequestError, RequestTimeout, TransportError
 from .retry import parse_retry_after
 from .streaming import StreamAccumulator
 
@@ -134,6 +134,10 @@ class ChatClient:
         return decode_completion(raw, latency)
 
     @property
+    def route(self) -> str:
+        return "chat"
+
+    @property
     def base_url(self) -> str:
         return self.settings.base_url.rstrip("/")
 
@@ -147,7 +151,7 @@ class ChatClient:
         :class:`RequestError` (status, headers, Retry-After) for anything else."""
         assert self._session is not None, "use `async with ChatClient(...)`"
         started = time.perf_counter()
-        with self._mapped_errors():
+        with self._mapped_errors(url):
             async with self._session.post(url, data=data) as resp:
                 raw = await resp.read()
                 if resp.status >= 400 or resp.status < 200:
@@ -157,7 +161,7 @@ class ChatClient:
     async def _stream(self, data: bytes) -> Completion:
         assert self._session is not None, "use `async with ChatClient(...)`"
         started = time.perf_counter()
-        with self._mapped_errors():
+        with self._mapped_errors(self._url):
             async with self._session.post(self._url, data=data) as resp:
                 if resp.status >= 400 or resp.status < 200:
                     raise _status_error(resp, await resp.read())
@@ -167,18 +171,33 @@ class ChatClient:
                 return answer.completion()
 
     @contextlib.contextmanager
-    def _mapped_errors(self) -> Iterator[None]:
-        """aiohttp's and asyncio's exceptions as policybench's :class:`RequestError` tree."""
+    def _mapped_errors(self, url: str) -> Iterator[None]:
+        """aiohttp's and asyncio's exceptions as policybench's :class:`RequestError` tree,
+        each carrying the ``url`` it happened at."""
         try:
             yield
+        except RequestError as exc:
+            exc.url = url
+            raise
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise RequestTimeout(f"no answer within {self.settings.timeout:g}s") from exc
+            raise _at(RequestTimeout(f"no answer within {self.settings.timeout:g}s"), url) from exc
         except aiohttp.ClientPayloadError as exc:
-            raise TransportError(f"connection dropped mid-response: {exc}") from exc
+            raise _at(TransportError(f"connection dropped mid-response: {exc}"), url) from exc
         except aiohttp.ClientResponseError as exc:
-            raise TransportError(f"bad HTTP response: {exc.message}", status=exc.status) from exc
+            error = TransportError(f"bad HTTP response: {exc.message}", status=exc.status)
+            raise _at(error, url) from exc
+        except aiohttp.ClientConnectorError as exc:
+            error = TransportError(f"{type(exc).__name__}: {exc}")
+            error.url = url
+            error.refused = isinstance(exc.os_error, ConnectionRefusedError)
+            raise error from exc
         except aiohttp.ClientError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            raise _at(TransportError(f"{type(exc).__name__}: {exc}"), url) from exc
+
+
+def _at(error: RequestError, url: str) -> RequestError:
+    error.url = url
+    return error
 
 
 def _status_error(resp: aiohttp.ClientResponse, raw: bytes) -> HTTPStatusError:

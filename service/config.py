@@ -19,8 +19,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from yarl import URL
 
 from .errors import ConfigError
+
+#: A run with more than this share of failed samples (after retries) ends ``failed``: its
+#: accuracy counts each failure as wrong, so at 5% it may be off by five points.
+DEFAULT_ERROR_BUDGET = 0.05
 
 
 class RunConfig(BaseModel):
@@ -63,7 +68,10 @@ class RunConfig(BaseModel):
     grace_period: float = Field(30.0, ge=0, description="seconds in-flight requests get on Ctrl-C")
     limit: int | None = Field(None, ge=1, description="only the first N samples")
     max_error_rate: float | None = Field(
-        None, gt=0, le=1, description="abort when this share of samples has failed"
+        DEFAULT_ERROR_BUDGET,
+        gt=0,
+        le=1,
+        description="the run fails beyond this share of failed samples (1: never)",
     )
     backend: str = Field("server", description="'simulated' or 'server'")
     sim: dict[str, Any] | None = Field(None, description="simulator settings, when simulated")
@@ -71,9 +79,7 @@ class RunConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return check_url(value)
 
     @field_validator("endpoints")
     @classmethod
@@ -111,6 +117,25 @@ class RunConfig(BaseModel):
         return self
 
 
+def check_url(value: str) -> str:
+    """A base URL a client can use (``http(s)://host[:port][/path]``), without a trailing ``/``;
+    else ``ValueError`` naming it."""
+    try:
+        url = URL(value.strip())
+        host, port = url.host, url.port
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{value!r} is not a URL ({exc})") from None
+    if url.scheme not in ("http", "https"):
+        raise ValueError(f"{value!r}: the scheme must be http:// or https://")
+    if not host or any(c.isspace() or c in '<>"{}|\\^`' for c in host):
+        raise ValueError(f"{value!r} has no usable host")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"{value!r}: port {port} is out of range")
+    if url.query_string or url.fragment:
+        raise ValueError(f"{value!r}: a base URL has no query or fragment")
+    return value.strip().rstrip("/")
+
+
 def build_run_config(values: dict[str, Any], source: str | None = None) -> RunConfig:
     """Validate ``values`` into a :class:`RunConfig`; :class:`ConfigError` names the field."""
     try:
@@ -118,4 +143,7 @@ def build_run_config(values: dict[str, Any], source: str | None = None) -> RunCo
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "config"
-        raise ConfigError(field.replace("_", "-"), first["msg"], source) from exc
+        if field.startswith("endpoints"):  # more --base-url values
+            field = "base_url"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(field.replace("_", "-"), message, source) from exc

@@ -126,5 +126,11 @@ class EndpointPool:
         ep.latencies += 1
         return completion
 
+    @property
+    def route(self) -> str | None:
+        """The routes the endpoints used, e.g. ``chat-batch`` or ``chat-batch, completions``."""
+        routes = [getattr(ep.client, "route", None) for ep in self.endpoints]
+        return ", ".join(dict.fromkeys(r for r in routes if r)) or None
+
     def figures(self) -> dict[str, dict[str, Any]]:
         return {ep.url: ep.figures() for ep in self.endpoints}

@@ -9,19 +9,23 @@ sample; :class:`RunError` aborts a run that is already under way (exit code 1).
     ├── InputError                 bad input, found before any request (exit 2)
     │   ├── DatasetError           file:line: field: problem
     │   ├── PolicyError            a policy set that cannot be used
-    │   └── ConfigError            a bad option or config value
+    │   ├── ConfigError            a bad option or config value
+    │   └── PreflightError         the server cannot serve this run (wrong model, key, URL)
     ├── RequestError               one failed request (status, headers, retryable)
     │   ├── HTTPStatusError        the server answered with a non-2xx status
     │   ├── TransportError         connection refused / reset / dropped mid-body
     │   ├── RequestTimeout         no complete answer within the per-attempt timeout
     │   └── BadResponse            2xx with a body that is not a usable completion
     ├── RunError                   a run that cannot go on (exit 1)
-    │   └── ErrorBudgetExceeded    too many failed samples
+    │   ├── ErrorBudgetExceeded    too many failed samples
+    │   └── ServerUnreachable      preflight: nothing answers at a base URL
     └── StoreError                 the run store cannot be used
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -67,11 +71,21 @@ class ConfigError(InputError):
         super().__init__(f"{prefix}{field}: {problem}")
 
 
+class PreflightError(InputError):
+    """Before the run is recorded: the server answers, but cannot serve this run as asked."""
+
+
 class RequestError(PolicybenchError):
-    """One failed request attempt.  ``retryable`` and ``retry_after`` drive the retry policy."""
+    """One failed request attempt.  ``retryable`` and ``retry_after`` drive the retry policy.
+
+    ``url`` is the URL the attempt went to, where the client knows it; ``refused`` is set
+    when nothing listens there (connection refused), which retrying rarely fixes.
+    """
 
     retryable: bool = False
     kind: str = "error"
+    url: str | None = None
+    refused: bool = False
 
     def __init__(
         self,
@@ -105,6 +119,34 @@ class HTTPStatusError(RequestError):
         self.retryable = status == 429 or status == 408 or status >= 500
         self.kind = "rate_limited" if status == 429 else f"http_{status}"
 
+    @property
+    def server_text(self) -> str:
+        """The server's own words: ``error.message`` (OpenAI, vLLM), ``detail`` (FastAPI),
+        ``message``, else the body itself, on one line."""
+        return server_text(self.body)
+
+
+def server_text(body: str, limit: int = 200) -> str:
+    """One line of what a server said in an error body, for messages that quote it."""
+    text = body
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict):
+        error = obj.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            text = error["message"]
+        elif isinstance(error, str):
+            text = error
+        elif isinstance(obj.get("detail"), str):
+            text = obj["detail"]
+        elif isinstance(obj.get("message"), str):
+            text = obj["message"]
+    text = re.sub(r"<[^>]*>", " ", text) if text.lstrip().startswith("<") else text
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class TransportError(RequestError):
     """The connection failed or was dropped before a complete answer arrived."""
@@ -133,6 +175,10 @@ class RunError(PolicybenchError):
 
 class ErrorBudgetExceeded(RunError):
     """More samples failed than the run's error budget allows."""
+
+
+class ServerUnreachable(RunError):
+    """Preflight: no server answers at a base URL (refused, unknown host, timed out)."""
 
 
 class StoreError(PolicybenchError):

@@ -123,6 +123,9 @@ class OfflineAnswers:
         self._model = prepared.config.model
         self._effort = prepared.config.reasoning_effort
 
+    #: The summary's route: answers read from a batch output file.
+    route = "offline-batch"
+
     async def __aenter__(self) -> OfflineAnswers:
         return self
 

@@ -34,9 +34,11 @@ class RequestOutcome:
     error_kind: str | None = None
     verdict: Verdict | None = None
     ttft: float | None = None  # time to first token, for streamed answers
+    timeouts: list[float] = field(default_factory=list)  # seconds of attempts that timed out
 
     def as_dict(self) -> dict[str, Any]:
         v = self.verdict
+        extra: dict[str, Any] = {"timeouts": self.timeouts} if self.timeouts else {}
         return {
             "key": self.key,
             "content": self.content,
@@ -51,6 +53,7 @@ class RequestOutcome:
             "error_kind": self.error_kind,
             "verdict": None if v is None or v.categories is None else sorted(v.categories),
             "reason": None if v is None else v.reason,
+            **extra,
         }
 
 
@@ -141,7 +144,10 @@ def replay(record: dict[str, Any], scorer: Scorer) -> None:
         [p["latency"] for p in record.get("parts", ()) if p.get("latency") is not None],
         record.get("prompt_tokens") or 0,
         record.get("completion_tokens") or 0,
+        usage_reported=sum(p.get("prompt_tokens") is not None for p in record.get("parts", ())),
     )
     for part in record.get("parts", ()):
         if part.get("ttft") is not None:
             scorer.add_ttft(part["ttft"])
+        for waited in part.get("timeouts") or ():
+            scorer.add_timeout(waited)

@@ -134,7 +134,11 @@ def rescore(store: Store, run_id: str, output_format: str | None = None) -> Resc
             [p["latency"] for p in stored_parts if p.get("latency") is not None],
             record.get("prompt_tokens") or 0,
             record.get("completion_tokens") or 0,
+            usage_reported=sum(p.get("prompt_tokens") is not None for p in stored_parts),
         )
+        for part in stored_parts:
+            for waited in part.get("timeouts") or ():
+                scorer.add_timeout(waited)
         batch.append(
             (record["sample_id"], record["seq"], outcome, _record(record, verdict, outcome, parts))
         )

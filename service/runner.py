@@ -28,15 +28,17 @@ from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .endpoints import ChatLike
-from .errors import ErrorBudgetExceeded, RequestError, StoreError
+from .errors import RequestError, RequestTimeout, StoreError
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
 from .parsers import parse
 from .policies import PolicySet, load_policy_set
+from .preflight import PreflightReport, preflight
 from .prompts import user_content
 from .records import RequestOutcome, SampleResult, replay
 from .retry import RetryPolicy
-from .scoring import Gold, Scorer
+from .run_health import RunHealth
+from .scoring import PARSE_FAILURE, Gold, Scorer
 from .store import Store
 from .strategies import RequestSpec, Strategy, judge
 from .strategies import from_config as strategy_from_config
@@ -61,6 +63,19 @@ def prepare(config: RunConfig) -> Prepared:
     info = scan(path, frozenset(policies.categories))
     strategy = strategy_from_config(config, policies)
     return Prepared(config, path, info, policies, strategy)
+
+
+def models_of(prepared: Prepared) -> tuple[str, ...]:
+    """Every model name a run's requests use (each ensemble member's)."""
+    names = [spec.model or prepared.config.model for spec in prepared.strategy.plan()]
+    return tuple(dict.fromkeys(names))
+
+
+async def check_servers(prepared: Prepared, api_key: str | None) -> PreflightReport:
+    """Ask every server of the run whether it serves the run's models; raises
+    :class:`PreflightError` (exit 2) or :class:`ServerUnreachable` (exit 1)."""
+    cfg = prepared.config
+    return await preflight((cfg.base_url, *cfg.endpoints), models_of(prepared), api_key=api_key)
 
 
 @dataclass(slots=True)
@@ -142,10 +157,13 @@ class Run:
         run_id: str | None = None,
         gate: contextlib.AbstractAsyncContextManager[Any] | None = None,
         client: ChatLike | None = None,
+        checked: PreflightReport | None = None,
     ) -> None:
         # ``gate``: an optional async context entered around every HTTP attempt, on top of
         # this run's own limit; the service passes one shared per endpoint so that all of
         # its runs together stay under a global in-flight cap (service/api/jobs.py).
+        # ``checked``: the preflight's answer when the caller ran it already (the CLI does,
+        # before it opens the store); otherwise ``execute`` runs it before the run row.
         self.prepared = prepared
         self.config = prepared.config
         self.store = store
@@ -169,7 +187,9 @@ class Run:
         self._stop_reason: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._writer: RecordWriter | None = None
-        self._budget_error: str | None = None
+        self.health = RunHealth(self.config.max_error_rate)
+        self._failure: str | None = None  # why the run failed, one line
+        self.checked = checked
         self._clock: Callable[[], float] | None = None  # dispatch seconds so far
         self.handle: RunHandle | None = None
         self._client: Any = None
@@ -185,6 +205,18 @@ class Run:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def fail(self, reason: str) -> None:
+        """End the run as ``failed`` for ``reason`` (the first reason given wins)."""
+        if self._failure is None:
+            self._failure = reason
+        self.request_stop("failed")
+
+    async def check_servers(self) -> PreflightReport:
+        """The preflight (:mod:`policybench.service.preflight`), once per run."""
+        if self.checked is None:
+            self.checked = await check_servers(self.prepared, self._api_key)
+        return self.checked
 
     # -- lifecycle --------------------------------------------------------------------
     def _open(self) -> tuple[set[str], float]:
@@ -205,6 +237,7 @@ class Run:
             for record in self.store.iter_records(row.run_id):
                 done.add(record["sample_id"])
                 replay(record, self.scorer)
+                self.health.replay(record)
             self.store.set_status(row.run_id, "started")
             prior_seconds = row.dispatch_seconds
         else:
@@ -237,6 +270,8 @@ class Run:
         return done, prior_seconds
 
     async def execute(self) -> RunResult:
+        if self._given_client is None:  # answers from a file need no server
+            await self.check_servers()
         done, prior_seconds = self._open()
         assert self.handle is not None
         self.observer.on_start(self.handle)
@@ -257,8 +292,11 @@ class Run:
         finally:
             elapsed = time.perf_counter() - started
             if status == "success":
-                if self._budget_error:
-                    status, error = "error", self._budget_error
+                if self._failure is None and not self._stop.is_set():
+                    t = self.scorer.totals
+                    self._failure = self.health.verdict(t.samples, t.parse_failures, t.errors)
+                if self._failure is not None:
+                    status, error = "failed", self._failure
                 elif self._stop.is_set():
                     status = "cancelled"
             seconds = prior_seconds + elapsed
@@ -267,8 +305,6 @@ class Run:
                 self.run_id, status, summary=summary, dispatch_seconds=seconds, error=error
             )
             self.observer.on_finish(self.handle, summary)
-        if self._budget_error:
-            raise ErrorBudgetExceeded(self._budget_error)
         return RunResult(self.run_id, status, summary)
 
     def summary(self, dispatch_seconds: float, status: str) -> dict[str, Any]:
@@ -279,11 +315,20 @@ class Run:
             "status": status,
             "samples": self.handle.total,
         }
+        if status == "failed" and self._failure:
+            out["failure"] = self._failure
         out.update(self.scorer.summary(dispatch_seconds))
         out["backend"] = cfg.base_url if cfg.backend == "server" else cfg.backend
-        if cfg.backend == "offline-batch":  # answers came from a file: no throughput to speak of
+        out["route"] = getattr(self._client, "route", None)
+        if cfg.backend == "offline-batch":  # answers came from a file: no timings to speak of
             out["samples_per_hour"] = None
+            out["completed_per_hour"] = None
             out["tokens_per_second"] = {"prompt": None, "completion": None}
+            out["latency_seconds"] = dict.fromkeys(("p50", "p90", "p99"))
+            out["request_latency_seconds"] = dict.fromkeys(("p50", "p90", "p99"))
+            out["ttft_seconds"] = None
+        if self.checked is not None and self.checked.notes:
+            out["notes"] = self.checked.notes
         out["model"] = cfg.model
         out["strategy"] = cfg.strategy
         out["policies"] = self.prepared.policies.name
@@ -387,10 +432,12 @@ class Run:
         self, client: ChatLike, pending: _Pending, index: int, spec: RequestSpec, user: str
     ) -> None:
         outcome = RequestOutcome(key=spec.key)
+        model = spec.model or self.config.model
         try:
             attempt = 0
             while True:
                 attempt += 1
+                sent = time.perf_counter()
                 try:
                     if self._gate is None:
                         completion = await client.chat(
@@ -402,15 +449,23 @@ class Run:
                                 spec.system, user, spec.model, spec.reasoning_effort
                             )
                 except RequestError as exc:
+                    if isinstance(exc, RequestTimeout):  # shown in request latency, counted
+                        waited = time.perf_counter() - sent
+                        outcome.timeouts.append(waited)
+                        self.scorer.add_timeout(waited)
                     delay = self.retry.delay(attempt, exc)
                     if delay is None:
                         outcome.error = str(exc)
                         outcome.error_kind = exc.kind
+                        stop = self.health.request_failed(model, exc)
+                        if stop is not None:
+                            self.fail(stop)
                         break
                     if self._on_retry is not None:
                         self._on_retry(spec.key, exc, attempt)
                     await asyncio.sleep(delay)
                     continue
+                self.health.request_ok(model)
                 outcome.content = completion.content
                 outcome.reasoning = completion.reasoning
                 outcome.finish_reason = completion.finish_reason
@@ -455,17 +510,16 @@ class Run:
             [p.latency for p in parts if p.latency is not None],
             result.prompt_tokens,
             result.completion_tokens,
+            usage_reported=sum(p.prompt_tokens is not None for p in parts),
         )
         assert self._writer is not None
         self._writer.put((sample.id, pending.seq, outcome, result.to_json()))
         self.observer.on_sample(result, self.scorer)
-        self._check_budget()
-
-    def _check_budget(self) -> None:
-        rate = self.config.max_error_rate
-        if rate is None or self._budget_error:
-            return
-        totals = self.scorer.totals
-        if totals.samples >= 20 and totals.errors / totals.samples > rate:
-            self._budget_error = f"{totals.errors} of {totals.samples} samples failed, above the error budget of {rate:.0%}"
-            self.request_stop("error budget exceeded")
+        if outcome == PARSE_FAILURE and self.health.parse_failure_example is None:
+            first = next((p for p in parts if p.verdict and p.verdict.categories is None), None)
+            self.health.note_parse_failure(verdict.reason, first.content if first else None)
+        if self._failure is None:
+            totals = self.scorer.totals
+            beyond = self.health.over_budget(totals.errors, totals.samples, final=False)
+            if beyond is not None:
+                self.fail(beyond)

@@ -154,6 +154,8 @@ class Scorer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     requests: int = 0
+    usage_reported: int = 0  # requests whose answer carried ``usage``
+    timeouts: int = 0  # attempts that timed out (also in ``request_latency``)
 
     def __post_init__(self) -> None:
         self.confusion = {c: _Confusion() for c in self.categories}
@@ -168,6 +170,8 @@ class Scorer:
         request_latencies: Iterable[float] = (),
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
+        *,
+        usage_reported: int = 0,
     ) -> None:
         self.totals.add(gold, predicted, outcome)
         self.outcomes[outcome] += 1
@@ -205,6 +209,13 @@ class Scorer:
             self.requests += 1
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
+        self.usage_reported += usage_reported
+
+    def add_timeout(self, seconds: float) -> None:
+        """An attempt given up after ``seconds`` without an answer: it counts in request
+        latency at the time it was given up (a hung server shows in p99), and on its own."""
+        self.timeouts += 1
+        self.request_latency.add(seconds)
 
     def add_ttft(self, seconds: float) -> None:
         """Time to first token of one streamed request."""
@@ -237,23 +248,31 @@ class Scorer:
         f1s = [v["f1"] for v in per_cat.values() if v["support"] > 0 and v["f1"] is not None]
         out["macro_f1"] = sum(f1s) / len(f1s) if f1s else None
         out["by_source"] = {s: c.headline() for s, c in sorted(self.by_source.items())}
-        out["samples_per_hour"] = (
-            self.totals.samples * 3600.0 / dispatch_seconds if dispatch_seconds > 0 else None
-        )
+        # throughput counts samples with a verdict; failures are beside it, not in it
+        t = self.totals
+        scored = t.samples - t.parse_failures - t.errors
+        per_hour = 3600.0 / dispatch_seconds if dispatch_seconds > 0 else None
+        out["samples_per_hour"] = None if per_hour is None else scored * per_hour
+        out["completed_per_hour"] = None if per_hour is None else t.samples * per_hour
         out["dispatch_seconds"] = dispatch_seconds
         out["latency_seconds"] = self.sample_latency.percentiles()
         out["request_latency_seconds"] = self.request_latency.percentiles()
         out["ttft_seconds"] = self.ttft.percentiles() if self.ttft.count else None
         out["requests"] = self.requests
-        out["tokens"] = {"prompt": self.prompt_tokens, "completion": self.completion_tokens}
+        out["request_timeouts"] = self.timeouts
+        usage = self.usage_reported > 0  # no usage at all: n/a, not 0 / 0
+        out["tokens"] = {
+            "prompt": self.prompt_tokens if usage else None,
+            "completion": self.completion_tokens if usage else None,
+        }
         # what one request of this policy set costs in prompt tokens (from the server's usage)
         out["prompt_tokens_per_request"] = (
-            self.prompt_tokens / self.requests if self.requests else None
+            self.prompt_tokens / self.usage_reported if usage else None
         )
         out["tokens_per_second"] = {
-            "prompt": self.prompt_tokens / dispatch_seconds if dispatch_seconds > 0 else None,
-            "completion": self.completion_tokens / dispatch_seconds
-            if dispatch_seconds > 0
+            "prompt": self.prompt_tokens * per_hour / 3600.0 if usage and per_hour else None,
+            "completion": self.completion_tokens * per_hour / 3600.0
+            if usage and per_hour
             else None,
         }
         return out

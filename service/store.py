@@ -21,7 +21,7 @@ import orjson
 from .errors import StoreError
 
 SCHEMA_VERSION = 1
-STATUSES = ("started", "success", "cancelled", "error")
+STATUSES = ("started", "success", "cancelled", "error", "failed")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

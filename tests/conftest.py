@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from policybench.bench.sim import SimConfig, serve_in_background
+from policybench.service.config import RunConfig
 from policybench.service.resources import shipped
 from policybench.service.store import Store
 
@@ -17,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 SEED_DATA = SHARED_DATA / "seed"
 BALANCED = shipped("datasets") / "balanced.jsonl"
+RUN_MODEL = RunConfig.model_fields["model"].default
 
 
 def seed_file(name: str) -> Path:
@@ -34,6 +36,13 @@ def store(tmp_path: Path) -> Store:
     s.close()
 
 
+def served_models(cfg: dict[str, Any]) -> tuple[str, ...]:
+    """The model names a run config asks for (its model, each ensemble member's)."""
+    members = cfg.get("ensemble_members") or ()
+    named = [m.split("@", 1)[1] for m in members if "@" in m]
+    return tuple(dict.fromkeys([*([cfg["model"]] if "model" in cfg else []), *named]))
+
+
 SimFactory = Callable[..., AbstractAsyncContextManager[tuple[str, Any]]]
 
 
@@ -43,6 +52,7 @@ def sim() -> SimFactory:
 
     def factory(**kwargs: Any) -> AbstractAsyncContextManager[tuple[str, Any]]:
         kwargs.setdefault("time_scale", 0.0)
+        kwargs.setdefault("model", RUN_MODEL)  # it serves the model runs ask for by default
         datasets = kwargs.pop("datasets", (BALANCED,))
         config = SimConfig(datasets=tuple(str(d) for d in datasets), **kwargs)
         return serve_in_background(config)

@@ -8,7 +8,7 @@ from policybench.service.config import build_run_config
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
 
-from .conftest import BALANCED, SimFactory
+from .conftest import BALANCED, SimFactory, served_models
 
 MODELS = ("guard-a", "guard-b", "guard-c")
 
@@ -16,7 +16,11 @@ MODELS = ("guard-a", "guard-b", "guard-c")
 async def _run(
     sim: SimFactory, store: Store, independent: bool, **cfg: Any
 ) -> tuple[dict[str, Any], str]:
-    async with sim(error_rate=0.25, seed=3, independent_models=independent) as (url, _):
+    served = served_models(cfg)
+    async with sim(error_rate=0.25, seed=3, independent_models=independent, also_serves=served) as (
+        url,
+        _,
+    ):
         config = build_run_config({"dataset": str(BALANCED), "base_url": url, **cfg})
         result = await Run(prepare(config), store).execute()
     return result.summary, result.run_id

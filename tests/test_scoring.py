@@ -59,7 +59,9 @@ def test_hand_computed_example() -> None:
     assert (i["tp"], i["fn"], i["support"]) == (0, 1, 1)
     h = summary["per_category"]["hate_speech"]
     assert (h["tp"], h["fn"]) == (0, 1)  # the failed sample counts as a miss
-    assert summary["samples_per_hour"] == pytest.approx(6.0)
+    # throughput counts the 4 samples with a verdict; all 6 are in completed_per_hour
+    assert summary["samples_per_hour"] == pytest.approx(4.0)
+    assert summary["completed_per_hour"] == pytest.approx(6.0)
     assert summary["outcomes"][CORRECT] == 2 and summary["outcomes"][WRONG] == 2
 
 

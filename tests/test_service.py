@@ -18,7 +18,7 @@ from policybench.service.api.app import QUEUE
 from policybench.service.errors import ConfigError
 from policybench.service.store import Store
 
-from .conftest import BALANCED, SimFactory
+from .conftest import BALANCED, RUN_MODEL, SimFactory
 
 TOKEN = "t" * 24
 UNREACHABLE = {"base_url": "http://127.0.0.1:9/v1", "max_attempts": 1}
@@ -197,6 +197,7 @@ async def counted_sim(**kwargs: Any) -> AsyncIterator[tuple[str, dict[str, int]]
     from policybench.bench.sim import build_app as build_sim
 
     kwargs.setdefault("datasets", (str(BALANCED),))
+    kwargs.setdefault("model", RUN_MODEL)
     app = build_sim(SimConfig(**kwargs))
     seen = {"now": 0, "peak": 0, "total": 0}
 
@@ -455,7 +456,9 @@ async def test_api_key_reaches_upstream_but_never_responses_store_or_logs(
         hub = app[QUEUE].jobs[job["run_id"]].hub
         await seen.reach(3)
         release.set()
-        assert await wait_final(app, job["run_id"]) == "done"
+        # every request then answers 500: the run fails (and says so) without the key
+        assert await wait_final(app, job["run_id"]) == "failed"
+        assert "every request failed" in (app[QUEUE].jobs[job["run_id"]].error or "")
         bodies = []
         for path in (
             "/v1/runs",

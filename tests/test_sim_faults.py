@@ -60,16 +60,18 @@ async def test_slow_fault_still_answers(sim: SimFactory, store: Store) -> None:
 
 
 async def test_non_retried_fault_becomes_error_records(sim: SimFactory, store: Store) -> None:
-    s = await run_with_faults(sim, store, FaultConfig(rates=(("400", 1.0),)))
+    # with the error budget off every sample is tried, and each is an error record
+    s = await run_with_faults(sim, store, FaultConfig(rates=(("400", 1.0),)), max_error_rate=1.0)
     assert s["completed"] == s["samples"] == LIMIT
     assert s["errors"] == LIMIT
+    assert s["status"] == "failed" and s["failure"].startswith("every request failed (30 of 30")
     assert s["_fault_counts"]["400"] == LIMIT, "a 400 is not retried: one attempt per sample"
     assert all(r["outcome"] == "error" for r in s["_records"])
 
 
 async def test_faults_that_outlast_the_retries_are_errors(sim: SimFactory, store: Store) -> None:
     faults = FaultConfig(rates=(("503", 0.5), ("400", 0.2)), retry_after=0.0)
-    s = await run_with_faults(sim, store, faults, max_attempts=2)
+    s = await run_with_faults(sim, store, faults, max_attempts=2, max_error_rate=1.0)
     assert s["completed"] == s["samples"] == LIMIT
     assert 0 < s["errors"] < LIMIT
     ok = [r for r in s["_records"] if r["outcome"] != "error"]

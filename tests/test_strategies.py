@@ -13,7 +13,7 @@ from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
 from policybench.service.strategies.ensemble import vote
 
-from .conftest import BALANCED, SimFactory
+from .conftest import BALANCED, SimFactory, served_models
 
 SIX = ("hate_speech", "violence", "self_harm", "sexual_minors", "harassment", "illegal")
 
@@ -21,7 +21,9 @@ SIX = ("hate_speech", "violence", "self_harm", "sexual_minors", "harassment", "i
 async def _run(
     sim: SimFactory, store: Store, sim_kwargs: dict[str, Any] | None = None, **cfg: Any
 ) -> Any:
-    async with sim(**(sim_kwargs or {"error_rate": 0.0})) as (url, _app):
+    kwargs = dict(sim_kwargs or {"error_rate": 0.0})
+    kwargs.setdefault("also_serves", served_models(cfg))
+    async with sim(**kwargs) as (url, _app):
         config = build_run_config(
             {"dataset": str(BALANCED), "base_url": url, "backend": "simulated", **cfg}
         )

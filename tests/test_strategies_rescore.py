@@ -16,11 +16,11 @@ from policybench.service.rescoring import rescore
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
 
-from .conftest import BALANCED, SimFactory
+from .conftest import BALANCED, SimFactory, served_models
 
 
 async def _stored_run(sim: SimFactory, store: Store, **cfg: Any) -> str:
-    async with sim(error_rate=0.25, seed=11) as (url, _app):
+    async with sim(error_rate=0.25, seed=11, also_serves=served_models(cfg)) as (url, _app):
         config = build_run_config(
             {"dataset": str(BALANCED), "base_url": url, "backend": "simulated", **cfg}
         )

@@ -146,7 +146,10 @@ async def _served_requests(url: str) -> float:
 async def test_second_pass_against_a_server_sends_no_request(
     sim: SimFactory, tmp_path: Path
 ) -> None:
-    async with sim(datasets=[BALANCED], error_rate=0.2) as (url, _app):
+    async with sim(datasets=[BALANCED], error_rate=0.2, also_serves=("model-a", "model-b")) as (
+        url,
+        _app,
+    ):
         text = SIM_MATRIX.split("[sim]")[0].replace(
             "concurrency = 16", f'concurrency = 16\nbase_url = "{url}"'
         )

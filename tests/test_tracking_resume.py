@@ -27,6 +27,7 @@ TIMING = {
     "run_id",
     "status",
     "samples_per_hour",
+    "completed_per_hour",
     "dispatch_seconds",
     "latency_seconds",
     "request_latency_seconds",

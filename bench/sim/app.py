@@ -339,12 +339,13 @@ async def models(request: web.Request) -> web.Response:
             "object": "list",
             "data": [
                 {
-                    "id": cfg.model,
+                    "id": name,
                     "object": "model",
                     "owned_by": "policybench-sim",
                     "max_model_len": 131072,
                     "root": request.app[PROFILE].model,
                 }
+                for name in dict.fromkeys((cfg.model, *cfg.also_serves))
             ],
         }
     )

@@ -30,6 +30,8 @@ class SimConfig:
 
     datasets: tuple[str, ...] = ()
     model: str = "sim-guard"
+    #: More model names it lists in ``/v1/models`` beside ``model`` (an ensemble's members).
+    also_serves: tuple[str, ...] = ()
     error_rate: float = 0.0
     seed: int = 0
     profile: str = DEFAULT_PROFILE
