@@ -56,12 +56,52 @@ def perf_client_cmd(
 )
 @option("--samples", type=int, default=1500, show_default=True, help="Samples per run.")
 @option("--time-scale", type=float, default=0.1, show_default=True, help="Simulator time scale.")
+@option(
+    "--base-url",
+    default=None,
+    help="Measure a real server instead (vLLM's /metrics): the share of its best measured "
+    "throughput reached at --concurrency, 2x, 4x and auto.",
+)
+@option("--model", default=None, help="With --base-url: the model it serves.")
+@option(
+    "--concurrency", type=int, default=8, show_default=True, help="With --base-url: the chosen one."
+)
+@option(
+    "--max-tokens", type=int, default=64, show_default=True, help="With --base-url: per request."
+)
+@option(
+    "--api-key-env", default="OPENAI_API_KEY", show_default=True, help="With --base-url: its key."
+)
 @json_option
 def perf_saturation_cmd(
-    profile: str, max_num_seqs: int, samples: int, time_scale: float, as_json: bool
+    profile: str,
+    max_num_seqs: int,
+    samples: int,
+    time_scale: float,
+    base_url: str | None,
+    model: str | None,
+    concurrency: int,
+    max_tokens: int,
+    api_key_env: str,
+    as_json: bool,
 ) -> None:
-    """Fraction of a simulated server's modelled capacity reached at fixed and auto concurrency."""
+    """Fraction of a server's capacity reached at fixed and auto concurrency: the simulator's
+    modelled capacity, or (--base-url) a real server's best throughput by its own counters."""
     from .perf.report import print_figures
+
+    if base_url is not None:
+        import os
+
+        from .common import EXIT_USAGE, BenchError
+        from .perf.server_saturation import run_server_saturation
+
+        if not model:
+            raise BenchError("--model: required with --base-url", EXIT_USAGE)
+        figures = run_server_saturation(
+            base_url, model, concurrency, samples, max_tokens, os.environ.get(api_key_env)
+        )
+        print_figures("server saturation", figures, as_json)
+        return
     from .perf.saturation import run_saturation_bench
 
     print_figures(

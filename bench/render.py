@@ -27,6 +27,36 @@ def _secs(value: float | None) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def _server_table(summary: dict[str, Any], server: dict[str, Any], console: Console) -> None:
+    """The server's own figures (its /metrics over the run) beside the client's."""
+    table = Table(
+        title="the server's own figures (its /metrics over the run)",
+        title_justify="left",
+        header_style="bold",
+    )
+    for col in ("figure", "server", "client"):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    tokens = summary.get("tokens") or {}
+    lat = summary.get("request_latency_seconds") or {}
+    table.add_row("prefix-cache hit rate", _pct(server.get("prefix_cache_hit_rate")), "")
+    table.add_row(
+        "mean queue time",
+        _secs(server.get("mean_queue_seconds")),
+        f"request p50 {_secs(lat.get('p50'))}",
+    )
+    table.add_row("KV-cache usage peak", _pct(server.get("kv_cache_usage_peak")), "")
+    table.add_row("preemptions", _count(server.get("preemptions")), "")
+    table.add_row(
+        "requests counted", _count(server.get("requests")), _count(summary.get("requests"))
+    )
+    table.add_row(
+        "prompt / generation tokens",
+        f"{_count(server.get('prompt_tokens'))} / {_count(server.get('generation_tokens'))}",
+        f"{_count(tokens.get('prompt'))} / {_count(tokens.get('completion'))}",
+    )
+    console.print(table)
+
+
 def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
 
@@ -110,6 +140,10 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     if summary.get("route"):
         table.add_row("route", str(summary["route"]), "")
     console.print(table)
+
+    server = summary.get("server")
+    if server:
+        _server_table(summary, server, console)
 
     per_cat = summary.get("per_category") or {}
     if per_cat:

@@ -146,7 +146,9 @@ class BatchingClient:
             try:
                 completions = await self._request(mode, batch.key, items)
             except HTTPStatusError as exc:
-                if self.mode_used is None and route_missing(exc):
+                # batches sent together all meet the missing route: each falls back
+                fallback = self._mode == "auto" and mode == "chat-batch"
+                if fallback and self.mode_used != "chat-batch" and route_missing(exc):
                     self.mode_used = mode = "completions"
                     completions = await self._request(mode, batch.key, items)
                 else:

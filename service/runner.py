@@ -39,6 +39,7 @@ from .records import RequestOutcome, SampleResult, replay
 from .retry import RetryPolicy
 from .run_health import RunHealth
 from .scoring import PARSE_FAILURE, Gold, Scorer
+from .server_metrics import ServerMetrics
 from .store import Store
 from .strategies import RequestSpec, Strategy, judge
 from .strategies import from_config as strategy_from_config
@@ -189,6 +190,7 @@ class Run:
         self._writer: RecordWriter | None = None
         self.health = RunHealth(self.config.max_error_rate)
         self._failure: str | None = None  # why the run failed, one line
+        self.server_figures: dict[str, Any] | None = None  # from the server's own /metrics
         self.checked = checked
         self._clock: Callable[[], float] | None = None  # dispatch seconds so far
         self.handle: RunHandle | None = None
@@ -275,12 +277,18 @@ class Run:
         done, prior_seconds = self._open()
         assert self.handle is not None
         self.observer.on_start(self.handle)
+        probe: ServerMetrics | None = None
+        if self._given_client is None:
+            cfg = self.config
+            probe = ServerMetrics((cfg.base_url, *cfg.endpoints), models_of(self.prepared))
         status = "success"
         error: str | None = None
-        started = time.perf_counter()
-        self._clock = lambda: prior_seconds + (time.perf_counter() - started)
         try:
-            await self._dispatch(done)
+            if probe is not None:
+                await probe.begin()  # before the clock: it is not the run's time
+            started = time.perf_counter()
+            self._clock = lambda: prior_seconds + (time.perf_counter() - started)
+            await self._dispatch(done, probe)
         except BaseException as exc:
             status = (
                 "cancelled"
@@ -290,7 +298,9 @@ class Run:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            elapsed = time.perf_counter() - started
+            if probe is not None:
+                await probe.close()
+            elapsed = time.perf_counter() - started if self._clock is not None else 0.0
             if status == "success":
                 if self._failure is None and not self._stop.is_set():
                     t = self.scorer.totals
@@ -329,6 +339,7 @@ class Run:
             out["ttft_seconds"] = None
         if self.checked is not None and self.checked.notes:
             out["notes"] = self.checked.notes
+        out["server"] = self.server_figures
         out["model"] = cfg.model
         out["strategy"] = cfg.strategy
         out["policies"] = self.prepared.policies.name
@@ -348,7 +359,7 @@ class Run:
         return out
 
     # -- dispatch ---------------------------------------------------------------------
-    async def _dispatch(self, done: set[str]) -> None:
+    async def _dispatch(self, done: set[str], probe: ServerMetrics | None = None) -> None:
         cfg = self.config
         specs = self.prepared.strategy.plan()
         settings = ClientSettings(
@@ -369,6 +380,8 @@ class Run:
         chat_client = self._given_client or build_client(cfg, settings)
         async with chat_client as client, asyncio.TaskGroup() as tg:
             writer_task = tg.create_task(writer.run())
+            if probe is not None:  # the server's gauges, sampled beside the dispatch
+                tg.create_task(probe.watch())
             self._client = client
             arrivals = _Arrivals(cfg.rate, seed=0) if cfg.rate else None
             try:
@@ -395,7 +408,12 @@ class Run:
                     if self._stop.is_set():
                         break
                 await self._drain()
+                if probe is not None:
+                    await probe.end()
+                    self.server_figures = probe.figures()
             finally:
+                if probe is not None:
+                    await probe.close()  # ends the watcher, so the task group can close
                 writer.close()
                 del writer_task
 

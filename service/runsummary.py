@@ -67,6 +67,11 @@ def summarise(store: Store, run_id: str) -> StoredRun:
     summary["dataset"] = row.dataset
     summary["dataset_fingerprint"] = row.dataset_fingerprint
     summary["concurrency"] = row.config.get("concurrency")
+    # what the records cannot tell, as the run stored it: the server's own figures, the
+    # route, and why a failed run failed
+    for key in ("server", "route", "failure", "notes"):
+        if key in stored:
+            summary[key] = stored[key]
     return StoredRun(row, summary)
 
 

@@ -13,7 +13,7 @@ from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
 from rich.console import Console
 
-from .conftest import BALANCED, SimFactory
+from .conftest import BALANCED, RUN_MODEL, SimFactory
 
 
 def _rows() -> list[dict]:
@@ -25,7 +25,7 @@ async def _run(path: Path, url: str, store: Store) -> dict:
         {
             "dataset": str(path),
             "base_url": url,
-            "model": "sim-guard",
+            "model": RUN_MODEL,
             "concurrency": 16,
             "backend": "simulated",
         }

@@ -28,6 +28,7 @@ TIMING = {
     "status",
     "samples_per_hour",
     "completed_per_hour",
+    "server",
     "dispatch_seconds",
     "latency_seconds",
     "request_latency_seconds",

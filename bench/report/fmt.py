@@ -80,3 +80,34 @@ def run_cells(run: Any) -> tuple[str, ...]:
         str(s.get("parse_failures", 0)),
         str(s.get("errors", 0)),
     )
+
+
+#: The server's own figures (its /metrics over the run), shared by every report format.
+SERVER_COLUMNS = (
+    "run",
+    "prefix-cache hit rate",
+    "mean queue time",
+    "KV-cache peak",
+    "preemptions",
+    "requests: server / client",
+)
+
+
+def count(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def server_cells(run: Any) -> tuple[str, ...] | None:
+    """A run's row of server figures, or ``None`` where its server exposed none."""
+    s = run.summary
+    srv = s.get("server")
+    if not srv:
+        return None
+    return (
+        run.row.run_id,
+        pct(srv.get("prefix_cache_hit_rate")),
+        secs(srv.get("mean_queue_seconds")),
+        pct(srv.get("kv_cache_usage_peak")),
+        count(srv.get("preemptions")),
+        f"{count(srv.get('requests'))} / {count(s.get('requests'))}",
+    )

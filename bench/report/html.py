@@ -96,6 +96,13 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
     for run in data.runs:
         body.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in fmt.run_cells(run)) + "</tr>")
     body.append("</table>")
+    server_rows = [cells for run in data.runs if (cells := fmt.server_cells(run))]
+    if server_rows:
+        body.append("<h3>The servers' own figures (their /metrics over each run)</h3><table><tr>")
+        body.append("".join(f"<th>{_e(c)}</th>" for c in fmt.SERVER_COLUMNS) + "</tr>")
+        for cells in server_rows:
+            body.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in cells) + "</tr>")
+        body.append("</table>")
     body.append("<h3>Per-category F1</h3><table><tr><th>run</th>")
     cats: list[str] = []
     for run in data.runs:

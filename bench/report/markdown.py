@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from . import fmt
 from .data import Grid, ReportData
@@ -37,6 +38,14 @@ def _grid_block(grid: Grid) -> list[str]:
             out.append(f"| {model} | " + " | ".join(cells) + " |")
         out.append("")
     return out
+
+
+def _server_lines(run: Any) -> list[str]:
+    cells = fmt.server_cells(run)
+    if cells is None:
+        return []
+    named = ", ".join(f"{c} {v}" for c, v in zip(fmt.SERVER_COLUMNS[1:], cells[1:], strict=True))
+    return [f"- The server's own figures (its /metrics over the run): {named}"]
 
 
 def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> str:
@@ -81,6 +90,7 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
             f"- Total time: {fmt.minutes(s.get('dispatch_seconds'))}",
             f"- Latency per sample p50 / p90 / p99: {fmt.secs(lat.get('p50'))} / "
             f"{fmt.secs(lat.get('p90'))} / {fmt.secs(lat.get('p99'))}",
+            *_server_lines(run),
             "",
             "| category | precision | recall | F1 | support |",
             "|---|---:|---:|---:|---:|",

@@ -47,6 +47,18 @@ def render_runs(data: ReportData, console: Console) -> None:
     for run in data.runs:
         table.add_row(*fmt.run_cells(run))
     console.print(table)
+    server_rows = [cells for run in data.runs if (cells := fmt.server_cells(run))]
+    if server_rows:
+        servers = Table(
+            title="the servers' own figures (their /metrics over each run)",
+            title_justify="left",
+            header_style="bold",
+        )
+        for col in fmt.SERVER_COLUMNS:
+            servers.add_column(col, justify="left" if col == "run" else "right")
+        for cells in server_rows:
+            servers.add_row(*cells)
+        console.print(servers)
     if data.grid is not None:
         render_grid(data.grid, console)
     for cmp in data.findings:
