@@ -158,6 +158,34 @@ def cli() -> None:
     show_default=True,
     help="max_tokens per request (reasoning models need room).",
 )
+@option(
+    "--prompt-format",
+    default=None,
+    help="Native prompt format of a guard model family (policies/formats/native/; "
+    "`bench formats`), else chosen by --model's name.",
+)
+@option(
+    "--scores",
+    type=click.Choice(["none", "logprobs", "confidence"]),
+    default="none",
+    show_default=True,
+    help="Read P(unsafe) per sample: from the verdict token's logprobs, or a verbalised "
+    "confidence; gives AUPRC, ROC-AUC and operating-point figures.",
+)
+@option(
+    "--top-logprobs",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Alternatives per token asked for with --scores logprobs.",
+)
+@option(
+    "--threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Operating point: a score at or above this is unsafe (bench rescore --threshold changes it).",
+)
 @option("--temperature", type=float, default=0.0, show_default=True, help="Sampling temperature.")
 @option(
     "--reasoning-effort",
@@ -248,6 +276,13 @@ def cli() -> None:
     "--sim-independent-models",
     is_flag=True,
     help="Simulated server: each model name errs on its own draws (so ensembles have something to vote on).",
+)
+@option(
+    "--sim-logprob-separation",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Simulated server: how much surer its right answers are than its wrong ones (logits), in logprobs.",
 )
 @option(
     "--sim-style",

@@ -60,6 +60,10 @@ _CONFIG_KEYS = (
     "ensemble_members",
     "vote",
     "output_format",
+    "prompt_format",
+    "scores",
+    "top_logprobs",
+    "threshold",
 )
 #: Options a resumed run may change: how it runs, not what it measures.
 _RESUMABLE_OVERRIDES = (
@@ -91,6 +95,7 @@ def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
         "style": opts.get("sim_style") or "auto",
         "faults": list(opts.get("sim_faults") or ()),
         "independent_models": bool(opts.get("sim_independent_models")),
+        "logprob_separation": opts.get("sim_logprob_separation", 2.0),
     }
     from .sim import FaultSpecError, SimConfigError, sim_config_from_settings
 

@@ -54,6 +54,17 @@ class RunConfig(BaseModel):
     chat_template: str = Field("harmony", description="template for the completions batch route")
     rate: float | None = Field(None, gt=0, description="Poisson arrivals: samples per second")
     stream: bool = Field(False, description="stream answers (SSE) to measure time to first token")
+    prompt_format: str | None = Field(
+        None,
+        description="native prompt format (policies/formats/native/), else by the model's name",
+    )
+    scores: Literal["none", "logprobs", "confidence"] = Field(
+        "none", description="read P(unsafe): from the verdict token's logprobs, or a confidence"
+    )
+    top_logprobs: int = Field(5, ge=1, le=20, description="alternatives per token with logprobs")
+    threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="operating point: unsafe when the score is at least this"
+    )
     max_tokens: int | None = Field(2048, ge=1)
     temperature: float | None = Field(0.0, ge=0.0, le=2.0)
     reasoning_effort: Literal["low", "medium", "high"] | None = None
