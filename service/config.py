@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,9 +27,11 @@ from .errors import ConfigError
 class RunConfig(BaseModel):
     """Everything that defines a run (and is stored with it)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    dataset: str = Field(description="dataset file, or the name of a shipped set")
+    dataset: str = Field(
+        min_length=1, max_length=4096, description="dataset file, or the name of a shipped set"
+    )
     policies: str = Field("minimal", description="minimal|medium|verbose or a policy folder")
     strategy: Literal["multi", "gauntlet", "ensemble"] = "multi"
     ensemble_members: tuple[str, ...] = Field(
@@ -52,16 +55,20 @@ class RunConfig(BaseModel):
     batch_size: int = Field(1, ge=1, le=1024, description="conversations per HTTP request")
     batch_endpoint: Literal["auto", "chat-batch", "completions"] = "auto"
     chat_template: str = Field("harmony", description="template for the completions batch route")
-    rate: float | None = Field(None, gt=0, description="Poisson arrivals: samples per second")
+    rate: float | None = Field(
+        None, gt=0, le=1_000_000, description="Poisson arrivals: samples per second"
+    )
     stream: bool = Field(False, description="stream answers (SSE) to measure time to first token")
-    max_tokens: int | None = Field(2048, ge=1)
+    max_tokens: int | None = Field(2048, ge=1, le=1_000_000)
     temperature: float | None = Field(0.0, ge=0.0, le=2.0)
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     chain_of_thought: bool = False
-    timeout: float = Field(120.0, gt=0, description="seconds per request attempt")
+    timeout: float = Field(120.0, gt=0, le=86_400, description="seconds per request attempt")
     max_attempts: int = Field(4, ge=1, le=20)
-    grace_period: float = Field(30.0, ge=0, description="seconds in-flight requests get on Ctrl-C")
-    limit: int | None = Field(None, ge=1, description="only the first N samples")
+    grace_period: float = Field(
+        30.0, ge=0, le=3600, description="seconds in-flight requests get on Ctrl-C"
+    )
+    limit: int | None = Field(None, ge=1, le=10**12, description="only the first N samples")
     max_error_rate: float | None = Field(
         None, gt=0, le=1, description="abort when this share of samples has failed"
     )
@@ -111,9 +118,17 @@ class RunConfig(BaseModel):
         return self
 
 
-def build_run_config(values: dict[str, Any], source: str | None = None) -> RunConfig:
-    """Validate ``values`` into a :class:`RunConfig`; :class:`ConfigError` names the field."""
+def build_run_config(
+    values: dict[str, Any], source: str | None = None, *, strict: bool = False
+) -> RunConfig:
+    """Validate ``values`` into a :class:`RunConfig`; :class:`ConfigError` names the field.
+
+    ``strict`` is for JSON from the network (``bench serve``): no coercion, so ``"5"`` is
+    not a number and ``true`` is not an integer, as JSON Schema would have it.
+    """
     try:
+        if strict:
+            return RunConfig.model_validate_json(orjson.dumps(values), strict=True)
         return RunConfig.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
