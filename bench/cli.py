@@ -796,6 +796,15 @@ def _add_datasets_group() -> None:
 _add_datasets_group()
 
 
+def _add_score_outputs() -> None:
+    from .score_outputs_command import score_outputs_cmd
+
+    cli.add_command(score_outputs_cmd)
+
+
+_add_score_outputs()
+
+
 @cli.command("serve")
 @option(
     "--host",
