@@ -80,14 +80,14 @@ def read_answers(spec: OutputsFile, samples: Iterator[Sample]) -> Iterator[tuple
     if spec.id_field is not None:
         by_id: dict[str, Any] = {}
         field: str | None = None
-        for row in rows:
-            field = field or _answer_field(spec, dict(row.data), row.line)
-            key = row.data.get(spec.id_field)
+        for id_row in rows:
+            field = field or _answer_field(spec, dict(id_row.data), id_row.line)
+            key = id_row.data.get(spec.id_field)
             if key is None:
-                raise DatasetError(spec.path, row.line, spec.id_field, "missing")
+                raise DatasetError(spec.path, id_row.line, spec.id_field, "missing")
             if str(key) in by_id:
-                raise DatasetError(spec.path, row.line, spec.id_field, f"duplicate id {key!r}")
-            by_id[str(key)] = row.data.get(field)
+                raise DatasetError(spec.path, id_row.line, spec.id_field, f"duplicate id {key!r}")
+            by_id[str(key)] = id_row.data.get(field)
         for sample in samples:
             yield sample, by_id.get(sample.id)
         return

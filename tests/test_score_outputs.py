@@ -53,7 +53,7 @@ def write_prompt_set(tmp: Path) -> tuple[Path, Path]:
     bench_file.write_text(json.dumps([benchmark_row(p, None, g) for p, g, _ in PROMPT_ROWS]))
     outputs = tmp / "generated_predictions.jsonl"
     with open(outputs, "w") as f:
-        for (p, g, a), row in zip(PROMPT_ROWS, json.loads(bench_file.read_text()), strict=True):
+        for (_p, g, a), row in zip(PROMPT_ROWS, json.loads(bench_file.read_text()), strict=True):
             prompt = row["instruction"] + "\n" + row["input"]
             f.write(json.dumps({"prompt": prompt, "label": g, "predict": a}) + "\n")
     dataset = tmp / "aegis.jsonl"
