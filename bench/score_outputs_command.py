@@ -17,12 +17,11 @@ from typing import Any
 import click
 import orjson
 
+from .common import EXIT_USAGE, BenchError, open_store
 from .options import json_option, option, store_option
 
 
 def _usage(message: str) -> click.ClickException:
-    from .cli import EXIT_USAGE, BenchError
-
     return BenchError(message, EXIT_USAGE)
 
 
@@ -69,8 +68,6 @@ def score_outputs_cmd(file: str, as_json: bool, **opts: Any) -> None:
     from policybench.service.runner import prepare
     from policybench.service.tasks import Task
 
-    from .cli import _open_store
-
     try:
         task = Task(opts["task"]) if opts["task"] else dataset_task(resolve(opts["dataset"]))
         values: dict[str, Any] = {
@@ -101,7 +98,7 @@ def score_outputs_cmd(file: str, as_json: bool, **opts: Any) -> None:
         id_field=opts["id_field"],
         prompt_field=opts["prompt_field"],
     )
-    store = _open_store(opts["store"])
+    store = open_store(opts["store"])
     try:
         scored = asyncio.run(score_outputs(prepared, spec, store, task, opts["convention"]))
     except InputError as exc:
