@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .histogram import LogHistogram
+from .scorebook import ScoreBook
 from .stats import wilson
 
 CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED = (
@@ -156,6 +157,7 @@ class Scorer:
     requests: int = 0
     usage_reported: int = 0  # requests whose answer carried ``usage``
     timeouts: int = 0  # attempts that timed out (also in ``request_latency``)
+    scores: ScoreBook = field(default_factory=ScoreBook)
 
     def __post_init__(self) -> None:
         self.confusion = {c: _Confusion() for c in self.categories}
@@ -217,6 +219,11 @@ class Scorer:
         self.timeouts += 1
         self.request_latency.add(seconds)
 
+    def add_score(self, gold: Gold, score: float | None) -> None:
+        """A sample's P(unsafe) (``None``: unscored), kept for the curves (two numbers a
+        sample: the one part of a run's memory that grows with the dataset)."""
+        self.scores.add(gold.unsafe, score)
+
     def add_ttft(self, seconds: float) -> None:
         """Time to first token of one streamed request."""
         self.ttft.add(seconds)
@@ -269,6 +276,7 @@ class Scorer:
         out["prompt_tokens_per_request"] = (
             self.prompt_tokens / self.usage_reported if usage else None
         )
+        out["scores"] = self.scores.summary()
         out["tokens_per_second"] = {
             "prompt": self.prompt_tokens * per_hour / 3600.0 if usage and per_hour else None,
             "completion": self.completion_tokens * per_hour / 3600.0
