@@ -10,11 +10,11 @@ from policybench.service.config import build_run_config
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
 
-from .conftest import BALANCED, SimFactory, seed_file
+from .conftest import BALANCED, SimFactory, seed_file, served_models
 
 
 async def run_against(sim: SimFactory, store: Store, dataset: Path, **cfg: Any) -> tuple[Any, Any]:
-    sim_kwargs = cfg.pop("sim_kwargs", {})
+    sim_kwargs = {"also_serves": served_models(cfg), **cfg.pop("sim_kwargs", {})}
     async with sim(datasets=[dataset], **sim_kwargs) as (url, app):
         config = build_run_config(
             {"dataset": str(dataset), "base_url": url, "backend": "simulated", **cfg}
