@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .options import json_option, option, request_options, store_option
+from .options import failures_option, json_option, option, request_options, store_option
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -188,6 +188,7 @@ def cli() -> None:
     help="Seconds in-flight requests get to finish after Ctrl-C.",
 )
 @option("--limit", type=int, default=None, help="Only the first N samples.")
+@failures_option()
 @option(
     "--max-error-rate",
     type=float,
@@ -668,13 +669,18 @@ def export_cmd(run: str, fmt: str, output: str, store: str | None) -> None:
 @cli.command("compare")
 @click.argument("run_a")
 @click.argument("run_b")
+@failures_option(None)
+@option("--seed", type=int, default=0, show_default=True, help="Seed of the paired F1 bootstrap.")
 @store_option
 @json_option
-def compare_cmd(run_a: str, run_b: str, store: str | None, as_json: bool) -> None:
-    """Compare two runs on the same samples: Wilson intervals and the exact McNemar test."""
+def compare_cmd(
+    run_a: str, run_b: str, failures: str | None, seed: int, store: str | None, as_json: bool
+) -> None:
+    """Compare two runs on the same samples: Wilson intervals, the exact McNemar test, and a
+    paired bootstrap of the binary F1 difference."""
     from .compare_command import compare_command
 
-    sys.exit(compare_command(run_a, run_b, store, as_json))
+    sys.exit(compare_command(run_a, run_b, store, as_json, failures, seed))
 
 
 @cli.command("matrix")
@@ -773,9 +779,12 @@ def parse_cmd(**opts: Any) -> None:
     metavar="FORMAT",
     help="Re-parse in this format instead of the run's (see `bench parse --help`).",
 )
+@failures_option(None)
 @store_option
 @json_option
-def rescore_cmd(run: str, output_format: str | None, store: str | None, as_json: bool) -> None:
+def rescore_cmd(
+    run: str, output_format: str | None, failures: str | None, store: str | None, as_json: bool
+) -> None:
     """Re-parse a stored run's raw answers with today's parsers; no request is sent.
 
     The new verdicts and summary are stored beside the run's own (which stay as they
@@ -783,7 +792,7 @@ def rescore_cmd(run: str, output_format: str | None, store: str | None, as_json:
     """
     from .rescore_command import rescore_command
 
-    sys.exit(rescore_command(run, output_format, store, as_json))
+    sys.exit(rescore_command(run, output_format, store, as_json, failures))
 
 
 def _add_datasets_group() -> None:

@@ -1,4 +1,5 @@
-"""``bench compare RUN_A RUN_B``: paired accuracies, exact McNemar, per-category deltas."""
+"""``bench compare RUN_A RUN_B``: paired accuracies, exact McNemar, per-category deltas, and
+a seeded paired bootstrap of the binary F1 difference."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import click
 import orjson
+from policybench.service.binary import FailureRule
 from policybench.service.compare import Comparison, UnpairableRuns, compare_runs
 from policybench.service.errors import StoreError
 from rich.console import Console
@@ -60,13 +62,22 @@ def render_comparison(cmp: Comparison, console: Console) -> None:
         )
     console.print(cats)
     console.print(cmp.sentence())
+    console.print(cmp.f1_sentence())
 
 
-def compare_command(run_a: str, run_b: str, store_path: str | None, as_json: bool) -> int:
+def compare_command(
+    run_a: str,
+    run_b: str,
+    store_path: str | None,
+    as_json: bool,
+    failures: str | None = None,
+    seed: int = 0,
+) -> int:
     store = _open_store(store_path)
     try:
         try:
-            cmp = compare_runs(store, run_a, run_b)
+            rule = None if failures is None else FailureRule(failures)
+            cmp = compare_runs(store, run_a, run_b, rule, seed)
         except (StoreError, UnpairableRuns) as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
     finally:

@@ -21,6 +21,27 @@ def _interval(acc: dict[str, Any] | None) -> tuple[str, str]:
     )
 
 
+def _figure(fig: dict[str, Any] | None) -> tuple[str, str]:
+    if not fig:
+        return "n/a", ""
+    return f"{fig['value']:.1%}", f"{fig['ci_low']:.1%} - {fig['ci_high']:.1%}"
+
+
+def failure_note(counts: dict[str, Any] | None) -> str:
+    """``failures: wrong (3 counted)`` / ``failures: exclude (2 left out)``: what the
+    binary P/R/F1 did with the run's failures, shown next to the figure."""
+    if not counts:
+        return ""
+    rule = counts.get("failure_rule", "wrong")
+    parts = []
+    if counts.get("failures_counted"):
+        parts.append(f"{counts['failures_counted']} counted as wrong")
+    left = (counts.get("excluded_parse_failures") or 0) + (counts.get("excluded_errors") or 0)
+    if left:
+        parts.append(f"{left} left out")
+    return f"failures: {rule}" + (f" ({', '.join(parts)})" if parts else "")
+
+
 def _secs(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -36,11 +57,20 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_column("95% CI (Wilson)", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_column("", justify="left")
     multi, multi_ci = _interval(summary.get("multi_policy_accuracy"))
     binary, binary_ci = _interval(summary.get("binary_accuracy"))
     table.add_row("multi-policy accuracy", multi, multi_ci)
     table.add_row("binary accuracy", binary, binary_ci)
+    note = failure_note(summary.get("binary_counts"))
+    for key, label in (
+        ("binary_f1", "binary F1 (unsafe = positive)"),
+        ("binary_precision", "binary precision"),
+        ("binary_recall", "binary recall"),
+    ):
+        value, ci = _figure(summary.get(key))
+        table.add_row(label, value, ci, note if key == "binary_f1" else "")
     table.add_row("macro-F1", _pct(summary.get("macro_f1")), "")
     table.add_row("false-positive rate", _pct(summary.get("false_positive_rate")), "")
     table.add_row("false-negative rate", _pct(summary.get("false_negative_rate")), "")

@@ -11,12 +11,13 @@ import sys
 from typing import Any
 
 import orjson
+from policybench.service.binary import FailureRule
 from policybench.service.errors import InputError, StoreError
 from policybench.service.rescoring import RescoreResult, rescore
 
 from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, _open_store, _stderr_console
 
-_HEADLINES = ("multi_policy_accuracy", "binary_accuracy")
+_HEADLINES = ("multi_policy_accuracy", "binary_accuracy", "binary_f1")
 
 
 def _value(summary: dict[str, Any] | None, key: str) -> float | None:
@@ -29,6 +30,7 @@ def as_json(result: RescoreResult) -> dict[str, Any]:
         "rescore_id": result.rescore_id,
         "run_id": result.run_id,
         "output_format": result.output_format,
+        "failure_rule": str(result.failures),
         "samples": result.samples,
         "changed": result.changed,
         "same_summary": result.same_summary,
@@ -46,7 +48,7 @@ def _show(value: float | None, pct: bool) -> str:
 def _describe(result: RescoreResult) -> str:
     fmt = result.output_format or "the run's own formats"
     lines = [
-        f"rescore {result.rescore_id} of run {result.run_id} ({fmt}): "
+        f"rescore {result.rescore_id} of run {result.run_id} ({fmt}, failures: {result.failures}): "
         f"{result.samples} samples re-parsed, {result.changed} verdicts changed, no request sent"
     ]
     for key in (*_HEADLINES, "parse_failures"):
@@ -58,11 +60,18 @@ def _describe(result: RescoreResult) -> str:
     return "\n".join(lines)
 
 
-def rescore_command(run: str, output_format: str | None, store: str | None, json_out: bool) -> int:
+def rescore_command(
+    run: str,
+    output_format: str | None,
+    store: str | None,
+    json_out: bool,
+    failures: str | None = None,
+) -> int:
     db = _open_store(store)
     try:
         try:
-            result = rescore(db, run, output_format)
+            rule = None if failures is None else FailureRule(failures)
+            result = rescore(db, run, output_format, rule)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         except StoreError as exc:

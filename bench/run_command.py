@@ -60,6 +60,7 @@ _CONFIG_KEYS = (
     "ensemble_members",
     "vote",
     "output_format",
+    "failures",
 )
 #: Options a resumed run may change: how it runs, not what it measures.
 _RESUMABLE_OVERRIDES = (

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from .binary import FailureRule
 from .errors import ConfigError
 
 
@@ -64,6 +65,12 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1, description="only the first N samples")
     max_error_rate: float | None = Field(
         None, gt=0, le=1, description="abort when this share of samples has failed"
+    )
+    failures: FailureRule = Field(
+        FailureRule.WRONG,
+        description="how failures enter binary P/R/F1: wrong (count against the model), "
+        "flip (safety-eval: an unparsed answer is the wrong class, request errors left out), "
+        "exclude (left out, counted)",
     )
     backend: str = Field("server", description="'simulated' or 'server'")
     sim: dict[str, Any] | None = Field(None, description="simulator settings, when simulated")

@@ -163,7 +163,7 @@ class Run:
             self.observer = Observers([self.controller, self.observer])
         else:
             self.limiter = Limiter(int(self.config.concurrency))
-        self.scorer = Scorer(prepared.policies.categories)
+        self.scorer = Scorer(prepared.policies.categories, self.config.failures)
         self.retry = RetryPolicy(max_attempts=self.config.max_attempts)
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None

@@ -7,6 +7,8 @@
 * per category: precision, recall, F1 and confusion counts, skipping categories whose
   label is unknown for a sample; a failed sample counts as a miss for its gold
   categories and nowhere else;
+* binary precision, recall and F1 (unsafe = positive) with 95% intervals, failures
+  entered by the run's failure rule (``service/binary.py``);
 * false-positive rate (safe samples flagged) and false-negative rate (unsafe samples
   missed), over samples that have a verdict (failures are reported on their own);
 * the same by ``source``.  Memory is fixed: counters and log histograms only.
@@ -18,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .binary import DEFAULT_FAILURE_RULE, BinaryCounts, FailureRule
 from .histogram import LogHistogram
 from .stats import wilson
 
@@ -70,6 +73,7 @@ class _Counts:
     unsafe_with_verdict: int = 0
     unsafe_missed: int = 0
     unknown_labels: int = 0
+    binary: BinaryCounts = field(default_factory=BinaryCounts)
 
     def add(self, gold: Gold, predicted: frozenset[str] | None, outcome: str) -> None:
         self.samples += 1
@@ -86,6 +90,9 @@ class _Counts:
                 self.multi_correct += 1
         if gold.unsafe is not None:
             self.binary_n += 1
+            self.binary.add(
+                gold.unsafe, None if failed else bool(predicted), outcome if failed else None
+            )
             if not failed:
                 flagged = bool(predicted)
                 if flagged == gold.unsafe:
@@ -102,6 +109,8 @@ class _Counts:
             "samples": self.samples,
             "multi_policy_accuracy": wilson(self.multi_correct, self.multi_n),
             "binary_accuracy": wilson(self.binary_correct, self.binary_n),
+            **self.binary.figures(),
+            "failure_rule": str(self.binary.rule),
             "false_positive_rate": _rate(self.safe_flagged, self.safe_with_verdict),
             "false_negative_rate": _rate(self.unsafe_missed, self.unsafe_with_verdict),
             "parse_failures": self.parse_failures,
@@ -144,7 +153,8 @@ class Scorer:
     """Running totals for one run.  ``add`` is cheap enough for the hot path."""
 
     categories: tuple[str, ...]
-    totals: _Counts = field(default_factory=_Counts)
+    failure_rule: FailureRule = DEFAULT_FAILURE_RULE
+    totals: _Counts = field(init=False)
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     confusion: dict[str, _Confusion] = field(init=False)
     by_source: dict[str, _Counts] = field(default_factory=dict)
@@ -156,7 +166,12 @@ class Scorer:
     requests: int = 0
 
     def __post_init__(self) -> None:
+        self.failure_rule = FailureRule(self.failure_rule)
+        self.totals = self._counts()
         self.confusion = {c: _Confusion() for c in self.categories}
+
+    def _counts(self) -> _Counts:
+        return _Counts(binary=BinaryCounts(self.failure_rule))
 
     def add(
         self,
@@ -175,9 +190,9 @@ class Scorer:
         if counts is None:
             if len(self.by_source) >= _MAX_SOURCES:
                 source = "(other)"
-                counts = self.by_source.setdefault(source, _Counts())
+                counts = self.by_source.setdefault(source, self._counts())
             else:
-                counts = self.by_source[source] = _Counts()
+                counts = self.by_source[source] = self._counts()
         counts.add(gold, predicted, outcome)
         if gold.labels is not None:
             for category, conf in self.confusion.items():
@@ -224,6 +239,10 @@ class Scorer:
     def running_binary_accuracy(self) -> float | None:
         t = self.totals
         return t.binary_correct / t.binary_n if t.binary_n else None
+
+    @property
+    def running_binary_f1(self) -> float | None:
+        return self.totals.binary.f1
 
     def summary(self, dispatch_seconds: float) -> dict[str, Any]:
         """The run's figures, in the shape of ``bench run --json`` (without run metadata)."""
