@@ -190,6 +190,12 @@ def cli() -> None:
 @option("--limit", type=int, default=None, help="Only the first N samples.")
 @failures_option()
 @option(
+    "--by",
+    default=None,
+    metavar="FIELD",
+    help="Slice every metric by this field: `source` or any `meta` key (at most 64 groups).",
+)
+@option(
     "--max-error-rate",
     type=float,
     default=None,
@@ -692,6 +698,14 @@ def compare_cmd(
     show_default=True,
     help="Environment variable holding the server's API key (never stored).",
 )
+@option(
+    "--metric",
+    type=click.Choice(["multi", "binary", "f1"]),
+    default="multi",
+    show_default=True,
+    help="What each grid cell shows: multi-policy accuracy, binary accuracy, or binary F1 "
+    "(unsafe = positive), each with its 95% interval.",
+)
 @option("--no-progress", is_flag=True, help="No progress bar.")
 @store_option
 @json_option
@@ -715,6 +729,14 @@ def matrix_cmd(**opts: Any) -> None:
 )
 @option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File to write.")
 @option("--title", default=None, help="Report title.")
+@option(
+    "--metric",
+    type=click.Choice(["multi", "binary", "f1"]),
+    default="multi",
+    show_default=True,
+    help="What each grid cell shows: multi-policy accuracy, binary accuracy, or binary F1 "
+    "(unsafe = positive), each with its 95% interval.",
+)
 @store_option
 def report_cmd(**opts: Any) -> None:
     """Report stored runs (all of them by default) or a matrix; never re-runs anything."""

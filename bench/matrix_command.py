@@ -159,7 +159,9 @@ def matrix_command(opts: dict[str, Any]) -> int:
             return EXIT_FAILURE
         except PolicybenchError as exc:
             raise BenchError(str(exc), EXIT_FAILURE) from exc
-        grid = grid_from_plan(spec, store, [(o.cell, o.run_id) for o in plan])
+        grid = grid_from_plan(
+            spec, store, [(o.cell, o.run_id) for o in plan], opts.get("metric") or "multi"
+        )
         if opts["as_json"]:
             render_grid(grid, console)
             click.echo(
@@ -168,6 +170,7 @@ def matrix_command(opts: dict[str, Any]) -> int:
                         "matrix": spec.name,
                         "simulated": spec.simulated,
                         "interrupted": runner.stopped,
+                        "metric": grid.metric,
                         "cells": [
                             {
                                 "model": o.cell.model,
@@ -178,6 +181,11 @@ def matrix_command(opts: dict[str, Any]) -> int:
                                 "run_id": o.run_id,
                                 "status": o.status,
                                 "multi_policy_accuracy": grid.accuracy(o.cell.key),
+                                "binary_accuracy": grid.figure(o.cell.key, "binary_accuracy"),
+                                "binary_f1": grid.figure(o.cell.key, "binary_f1"),
+                                "failure_rule": None
+                                if (cell_run := grid.run(o.cell.key)) is None
+                                else cell_run.summary.get("failure_rule"),
                             }
                             for o in plan
                         ],

@@ -47,7 +47,7 @@ def report_command(opts: dict[str, Any]) -> int:
                 from policybench.service.matrix import load_matrix
 
                 spec = load_matrix(opts["matrix"], force_sim=opts["sim"])
-                grid = grid_from_matrix(spec, store)
+                grid = grid_from_matrix(spec, store, opts.get("metric") or "multi")
                 title = title or f"policybench report: matrix {spec.name}"
             run_ids = list(opts["runs"])
             if not run_ids and grid is None:

@@ -61,6 +61,7 @@ _CONFIG_KEYS = (
     "vote",
     "output_format",
     "failures",
+    "by",
 )
 #: Options a resumed run may change: how it runs, not what it measures.
 _RESUMABLE_OVERRIDES = (

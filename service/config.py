@@ -72,6 +72,11 @@ class RunConfig(BaseModel):
         "flip (safety-eval: an unparsed answer is the wrong class, request errors left out), "
         "exclude (left out, counted)",
     )
+    by: str | None = Field(
+        None,
+        min_length=1,
+        description="slice every metric by this field: `source` or a `meta` key",
+    )
     backend: str = Field("server", description="'simulated' or 'server'")
     sim: dict[str, Any] | None = Field(None, description="simulator settings, when simulated")
 

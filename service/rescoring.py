@@ -123,7 +123,7 @@ def rescore(
     strategy = from_config(config, policies)
     specs = {spec.key: spec for spec in strategy.plan()}
     keys = list(specs)
-    scorer = Scorer(policies.categories, config.failures)
+    scorer = Scorer(policies.categories, config.failures, slice_by=config.by)
     rescore_id = f"{row.run_id}.rescore-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     batch: list[tuple[str, int, str, bytes]] = []
     samples = changed = 0
@@ -150,6 +150,7 @@ def rescore(
             [p["latency"] for p in stored_parts if p.get("latency") is not None],
             record.get("prompt_tokens") or 0,
             record.get("completion_tokens") or 0,
+            record.get("meta"),
         )
         batch.append(
             (record["sample_id"], record["seq"], outcome, _record(record, verdict, outcome, parts))

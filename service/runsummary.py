@@ -60,7 +60,10 @@ def summarise(store: Store, run_id: str, failures: FailureRule | None = None) ->
     """
     row = store.get_run(run_id)
     categories = run_categories(row) or _categories_from_records(store, row.run_id)
-    scorer = Scorer(categories, failures or failure_rule_of(row))
+    by = row.config.get("by")
+    scorer = Scorer(
+        categories, failures or failure_rule_of(row), slice_by=by if isinstance(by, str) else None
+    )
     for record in store.iter_records(row.run_id):
         replay(record, scorer)
     summary: dict[str, Any] = {

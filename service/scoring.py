@@ -11,17 +11,19 @@
   entered by the run's failure rule (``service/binary.py``);
 * false-positive rate (safe samples flagged) and false-negative rate (unsafe samples
   missed), over samples that have a verdict (failures are reported on their own);
-* the same by ``source``.  Memory is fixed: counters and log histograms only.
+* the same by ``source``, and by any ``--by`` field (``service/slices.py``).  Memory is
+  fixed: counters and log histograms only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .binary import DEFAULT_FAILURE_RULE, BinaryCounts, FailureRule
 from .histogram import LogHistogram
+from .slices import bounded, group_of, slices_summary
 from .stats import wilson
 
 CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED = (
@@ -158,6 +160,10 @@ class Scorer:
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     confusion: dict[str, _Confusion] = field(init=False)
     by_source: dict[str, _Counts] = field(default_factory=dict)
+    #: ``--by`` field whose groups get every headline metric (``None``: no slices)
+    slice_by: str | None = None
+    slices: dict[str, _Counts] = field(default_factory=dict)
+    slices_capped: bool = False
     sample_latency: LogHistogram = field(default_factory=LogHistogram)
     request_latency: LogHistogram = field(default_factory=LogHistogram)
     ttft: LogHistogram = field(default_factory=LogHistogram)
@@ -183,8 +189,16 @@ class Scorer:
         request_latencies: Iterable[float] = (),
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
         self.totals.add(gold, predicted, outcome)
+        if self.slice_by is not None:
+            group, capped = bounded(self.slices, group_of(self.slice_by, source, meta))
+            self.slices_capped |= capped
+            group_counts = self.slices.get(group)
+            if group_counts is None:
+                group_counts = self.slices[group] = self._counts()
+            group_counts.add(gold, predicted, outcome)
         self.outcomes[outcome] += 1
         counts = self.by_source.get(source)
         if counts is None:
@@ -256,6 +270,15 @@ class Scorer:
         f1s = [v["f1"] for v in per_cat.values() if v["support"] > 0 and v["f1"] is not None]
         out["macro_f1"] = sum(f1s) / len(f1s) if f1s else None
         out["by_source"] = {s: c.headline() for s, c in sorted(self.by_source.items())}
+        out["slices"] = (
+            None
+            if self.slice_by is None
+            else slices_summary(
+                self.slice_by,
+                {g: c.headline() for g, c in self.slices.items()},
+                self.slices_capped,
+            )
+        )
         out["samples_per_hour"] = (
             self.totals.samples * 3600.0 / dispatch_seconds if dispatch_seconds > 0 else None
         )

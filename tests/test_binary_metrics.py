@@ -285,3 +285,50 @@ async def test_compare_tests_the_f1_difference(
     assert data["binary_f1"]["p_value"] == big.binary_f1.p_value
     assert data["binary_f1"]["significant"] is True
     assert data["binary_f1"]["failure_rule_a"] == "wrong"
+
+
+def test_matrix_and_reports_show_binary_f1(tmp_path: Path) -> None:
+    matrix = tmp_path / "grid.toml"
+    matrix.write_text(
+        f'[matrix]\nname = "grid"\nmodels = ["model-a", "model-b"]\npolicies = ["minimal"]\n'
+        f'datasets = ["{BALANCED}"]\n[sim]\n[sim.models."model-a"]\nerror_rate = 0.4\nseed = 3\n'
+    )
+    db = str(tmp_path / "runs.sqlite")
+    runner = CliRunner()
+    out = runner.invoke(
+        cli,
+        [
+            "matrix",
+            str(matrix),
+            "--sim",
+            "--metric",
+            "f1",
+            "--store",
+            db,
+            "--json",
+            "--no-progress",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    data = orjson.loads(out.stdout)
+    assert data["metric"] == "f1"
+    store = Store(tmp_path / "runs.sqlite")
+    try:
+        figures = []
+        for cell in data["cells"]:
+            expect = recount(store, cell["run_id"], FailureRule.WRONG)
+            f1 = 2 * expect["tp"] / (2 * expect["tp"] + expect["fp"] + expect["fn"])
+            assert cell["binary_f1"]["value"] == pytest.approx(f1)
+            assert cell["failure_rule"] == "wrong"
+            figures.append(cell["binary_f1"])
+    finally:
+        store.close()
+    assert figures[0]["value"] < figures[1]["value"]  # model-a errs more
+    assert "binary F1, unsafe = positive" in " ".join(out.stderr.split())
+    args = ["report", "--matrix", str(matrix), "--sim", "--metric", "f1", "--format", "markdown"]
+    md = runner.invoke(cli, [*args, "--store", db])
+    assert md.exit_code == 0, md.output
+    cell_text = f"{figures[0]['value']:.1%} [{figures[0]['ci_low'] * 100:.1f}-"
+    assert cell_text in md.stdout
+    assert "Binary F1, unsafe = positive [95% CI]" in md.stdout
+    assert "- Binary F1 (unsafe = positive): " in md.stdout
