@@ -3,6 +3,7 @@ a seeded paired bootstrap of the binary F1 difference."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -13,7 +14,8 @@ from policybench.service.errors import StoreError
 from rich.console import Console
 from rich.table import Table
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .options import failures_option, json_option, option, store_option
 
 
 def _acc(acc: dict[str, Any] | None) -> str:
@@ -73,7 +75,7 @@ def compare_command(
     failures: str | None = None,
     seed: int = 0,
 ) -> int:
-    store = _open_store(store_path)
+    store = open_store(store_path)
     try:
         try:
             rule = None if failures is None else FailureRule(failures)
@@ -87,3 +89,20 @@ def compare_command(
     else:
         render_comparison(cmp, Console())
     return EXIT_OK
+
+
+@click.command("compare")
+@click.argument("run_a")
+@click.argument("run_b")
+@failures_option(None)
+@option("--seed", type=int, default=0, show_default=True, help="Seed of the paired F1 bootstrap.")
+@store_option
+@json_option
+def compare_cmd(
+    run_a: str, run_b: str, failures: str | None, seed: int, store: str | None, as_json: bool
+) -> None:
+    """Compare two runs on the same samples: Wilson intervals and the exact McNemar test.
+
+    Binary F1 (unsafe = positive) is compared by a seeded paired bootstrap."""
+
+    sys.exit(compare_command(run_a, run_b, store, as_json, failures, seed))

@@ -52,6 +52,18 @@ def failures_option(default: str | None = "wrong") -> Callable[[F], F]:
     )
 
 
+def metric_option(f: F) -> F:
+    """``--metric multi|binary|f1``: what a matrix grid's cells show."""
+    return option(
+        "--metric",
+        type=click.Choice(["multi", "binary", "f1"]),
+        default="multi",
+        show_default=True,
+        help="What each grid cell shows: multi-policy accuracy, binary accuracy, or binary F1 "
+        "(unsafe = positive), each with its 95% interval.",
+    )(f)
+
+
 def json_option(f: F) -> F:
     return option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")(f)
 
