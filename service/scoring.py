@@ -23,6 +23,7 @@ from typing import Any
 
 from .binary import DEFAULT_FAILURE_RULE, BinaryCounts, FailureRule
 from .histogram import LogHistogram
+from .scorebook import ScoreBook
 from .slices import bounded, group_of, slices_summary
 from .stats import wilson
 
@@ -170,6 +171,7 @@ class Scorer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     requests: int = 0
+    scores: ScoreBook = field(default_factory=ScoreBook)
 
     def __post_init__(self) -> None:
         self.failure_rule = FailureRule(self.failure_rule)
@@ -235,6 +237,11 @@ class Scorer:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
 
+    def add_score(self, gold: Gold, score: float | None) -> None:
+        """A sample's P(unsafe) (``None``: unscored), kept for the curves (two numbers a
+        sample: the one part of a run's memory that grows with the dataset)."""
+        self.scores.add(gold.unsafe, score)
+
     def add_ttft(self, seconds: float) -> None:
         """Time to first token of one streamed request."""
         self.ttft.add(seconds)
@@ -292,6 +299,7 @@ class Scorer:
         out["prompt_tokens_per_request"] = (
             self.prompt_tokens / self.requests if self.requests else None
         )
+        out["scores"] = self.scores.summary()
         out["tokens_per_second"] = {
             "prompt": self.prompt_tokens / dispatch_seconds if dispatch_seconds > 0 else None,
             "completion": self.completion_tokens / dispatch_seconds
