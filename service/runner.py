@@ -294,7 +294,7 @@ class Run:
         }
         out.update(self.scorer.summary(dispatch_seconds))
         out["backend"] = cfg.base_url if cfg.backend == "server" else cfg.backend
-        if cfg.backend == "offline-batch":  # answers came from a file: no throughput to speak of
+        if cfg.backend in ("offline-batch", "scored-outputs"):  # answers from a file: untimed
             out["samples_per_hour"] = None
             out["tokens_per_second"] = {"prompt": None, "completion": None}
         out["model"] = cfg.model
