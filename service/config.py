@@ -111,6 +111,27 @@ class RunConfig(BaseModel):
         description="Chat template for the completions route: harmony, generic, or a template "
         "file.",
     )
+    prompt_format: Annotated[str | None, Option(metavar="FORMAT")] = Field(
+        None,
+        description="Native prompt format of a guard model family (policies/formats/native/, "
+        "docs/formats.md), 'auto' to choose it by --model's name, or a .toml file; "
+        "default: policybench's generic prompt.",
+    )
+    scores: Literal["none", "logprobs", "confidence"] = Field(
+        "none",
+        description="Read P(unsafe) per sample: from the verdict token's logprobs, or a "
+        "verbalised confidence; gives AUPRC, ROC-AUC and operating-point figures.",
+    )
+    top_logprobs: int = Field(
+        5, ge=1, le=20, description="Alternatives per token asked for with --scores logprobs."
+    )
+    threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Operating point: a score at or above this is unsafe "
+        "(bench rescore --threshold changes it without requests).",
+    )
     max_tokens: int | None = Field(
         2048, ge=1, le=1_000_000, description="max_tokens per request (reasoning models need room)."
     )

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import conventions
-from .client_types import Completion
+from .client_types import Completion, NativeRequest
 from .conventions import ConventionScore
 from .datasets import Sample, iter_samples, read_header
 from .errors import DatasetError, RequestError
@@ -154,6 +154,11 @@ class OutputAnswers:
         if answer is None:
             raise NoOutput(f"no output for this sample in {self._path}")
         return Completion(answer, None, "stop", None, None, 0.0)
+
+    async def send(self, request: NativeRequest) -> Completion:
+        raise NoOutput(
+            "published outputs are scored through the generic prompt, not a native format"
+        )
 
 
 class NoOutput(RequestError):
