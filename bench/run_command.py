@@ -26,6 +26,7 @@ from policybench.service.runner import (
     Prepared,
     Run,
     RunResult,
+    check_resumable,
     check_servers,
     models_of,
     prepare,
@@ -76,6 +77,13 @@ def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def _resumable_names() -> str:
+    names = {"base_url": "base-url", "endpoints": "base-url"}
+    return ", ".join(
+        sorted({"--" + names.get(k, k.replace("_", "-")) for k in _RESUMABLE_OVERRIDES})
+    )
+
+
 def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
     if not opts["resume"] and not opts["dataset"]:
         raise BenchError("--dataset: required (unless --resume RUN)", EXIT_USAGE)
@@ -89,6 +97,21 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         stored = dict(row.config)
         ctx = click.get_current_context()
+        fixed = [
+            key
+            for key in RunConfig.model_fields
+            if key not in _RESUMABLE_OVERRIDES
+            and key in ctx.params
+            and given_on_command_line(ctx, key)
+            and values.get(key) != stored.get(key)
+        ]
+        if fixed or given_on_command_line(ctx, "sim"):
+            names = ", ".join(f"--{k.replace('_', '-')}" for k in fixed or ["sim"])
+            raise BenchError(
+                f"--resume: {names} cannot change on a resumed run (it keeps what it "
+                f"measures); resumable: {_resumable_names()}. Start a new run instead.",
+                EXIT_USAGE,
+            )
         for key in _RESUMABLE_OVERRIDES:
             param = "base_urls" if key in ("base_url", "endpoints") else key
             if given_on_command_line(ctx, param):
@@ -101,12 +124,13 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
 
 
 class _LazyStore:
-    """The run store, opened when first needed: a new run opens it only after the
-    preflight, so a run refused by its server leaves nothing on disk."""
+    """The run store, opened when first needed: a new run opens it only after its input
+    is valid and the preflight passed, so a run refused by its server leaves nothing on
+    disk; a resume needs it at once, and it must then already exist."""
 
-    def __init__(self, path: str | None, *, now: bool) -> None:
+    def __init__(self, path: str | None, *, resume: bool) -> None:
         self._path = path
-        self._store: Any = open_store(path) if now else None
+        self._store: Any = open_store(path, must_exist=True) if resume else None
 
     def get(self) -> Any:
         if self._store is None:
@@ -120,11 +144,13 @@ class _LazyStore:
 
 def run_command(opts: dict[str, Any]) -> int:
     console = stderr_console()
-    stores = _LazyStore(opts["store"], now=bool(opts["resume"]))
+    stores = _LazyStore(opts["store"], resume=bool(opts["resume"]))
     try:
         try:
             config = _build_config(opts, stores.get() if opts["resume"] else None)
             prepared = prepare(config)
+            if opts["resume"]:
+                check_resumable(stores.get().get_run(opts["resume"]), prepared)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
@@ -312,14 +338,14 @@ async def _run_async(
 )
 @option(
     "--sim-seed",
-    type=int,
+    type=click.IntRange(0, 2**32 - 1),
     default=0,
     show_default=True,
     help="Simulated server: seed of its errors.",
 )
 @option(
     "--sim-time-scale",
-    type=float,
+    type=click.FloatRange(0, 1000),
     default=0.5,
     show_default=True,
     help="Simulated server: multiply every model latency (1 = the profile's real speed, "
@@ -327,7 +353,7 @@ async def _run_async(
 )
 @option(
     "--sim-max-num-seqs",
-    type=int,
+    type=click.IntRange(1, 65536),
     default=None,
     help="Simulated server: requests served at once (default: the profile's).",
 )

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from yarl import URL
 
+from .binary import FailureRule
 from .errors import ConfigError
 from .option_meta import Option
 
@@ -166,6 +167,18 @@ class RunConfig(BaseModel):
         le=1,
         description="Error budget: the run fails (exit 1) beyond this share of failed samples; "
         "1: never.",
+    )
+    failures: FailureRule = Field(
+        FailureRule.WRONG,
+        description="How failures enter binary precision/recall/F1: wrong (every failure is "
+        "the wrong class), flip (Ai2 safety-eval: an unparsed answer is the wrong class, a "
+        "request error is left out), exclude (left out; the count is shown).",
+    )
+    by: Annotated[str | None, Option(metavar="FIELD")] = Field(
+        None,
+        min_length=1,
+        description="Slice every metric by this field: `source` or any `meta` key "
+        "(at most 64 groups).",
     )
     backend: Annotated[str, Option(cli=False, api=False)] = Field(
         "server", description="'simulated' or 'server'"

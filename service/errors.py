@@ -10,6 +10,7 @@ sample; :class:`RunError` aborts a run that is already under way (exit code 1).
     │   ├── DatasetError           file:line: field: problem
     │   ├── PolicyError            a policy set that cannot be used
     │   ├── ConfigError            a bad option or config value
+    │   ├── ResumeMismatch         --resume on other samples or policy texts
     │   └── PreflightError         the server cannot serve this run (wrong model, key, URL)
     ├── RequestError               one failed request (status, headers, retryable)
     │   ├── HTTPStatusError        the server answered with a non-2xx status
@@ -69,6 +70,10 @@ class ConfigError(InputError):
         self.source = source
         prefix = f"{source}: " if source else ""
         super().__init__(f"{prefix}{field}: {problem}")
+
+
+class ResumeMismatch(InputError):
+    """A resumed run's dataset or policy texts are not the ones it started with."""
 
 
 class PreflightError(InputError):

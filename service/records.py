@@ -110,6 +110,7 @@ class SampleResult:
                 "parts": [p.as_dict() for p in self.parts],
                 "score": self.score,
                 **members_of(self.verdict),
+                **({"meta": dict(s.meta)} if s.meta else {}),
             }
         )
 
@@ -152,6 +153,7 @@ def replay(record: dict[str, Any], scorer: Scorer) -> None:
         [p["latency"] for p in record.get("parts", ()) if p.get("latency") is not None],
         record.get("prompt_tokens") or 0,
         record.get("completion_tokens") or 0,
+        record.get("meta"),
         usage_reported=sum(p.get("prompt_tokens") is not None for p in record.get("parts", ())),
     )
     for part in record.get("parts", ()):
