@@ -62,6 +62,8 @@ def render_comparison(cmp: Comparison, console: Console) -> None:
         )
     console.print(cats)
     console.print(cmp.sentence())
+    if cmp.scores is not None:
+        console.print(cmp.scores["sentence"])
 
 
 def compare_command(run_a: str, run_b: str, store_path: str | None, as_json: bool) -> int:

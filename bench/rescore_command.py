@@ -31,6 +31,9 @@ def as_json(result: RescoreResult) -> dict[str, Any]:
         "rescore_id": result.rescore_id,
         "run_id": result.run_id,
         "output_format": result.output_format,
+        "threshold": ((result.summary.get("scores") or {}).get("operating_point") or {}).get(
+            "threshold"
+        ),
         "samples": result.samples,
         "changed": result.changed,
         "same_summary": result.same_summary,
@@ -55,16 +58,31 @@ def _describe(result: RescoreResult) -> str:
         old, new = _value(result.previous, key), _value(result.summary, key)
         pct = isinstance(old, float) or isinstance(new, float)
         lines.append(f"  {key}: {_show(old, pct)} -> {_show(new, pct)}")
+    old_op = ((result.previous or {}).get("scores") or {}).get("operating_point")
+    new_op = (result.summary.get("scores") or {}).get("operating_point")
+    if new_op:
+        was = f"{old_op['threshold']:g}" if old_op else "n/a"
+        lines.append(
+            f"  operating point: threshold {was} -> {new_op['threshold']:g}, "
+            f"precision {_show(new_op['precision'], True)}, recall {_show(new_op['recall'], True)}, "
+            f"FPR {_show(new_op['false_positive_rate'], True)}"
+        )
     if result.same_summary:
         lines.append("  summary identical to the run's own")
     return "\n".join(lines)
 
 
-def rescore_command(run: str, output_format: str | None, store: str | None, json_out: bool) -> int:
+def rescore_command(
+    run: str,
+    output_format: str | None,
+    store: str | None,
+    json_out: bool,
+    threshold: float | None = None,
+) -> int:
     db = open_store(store)
     try:
         try:
-            result = rescore(db, run, output_format)
+            result = rescore(db, run, output_format, threshold)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         except StoreError as exc:
@@ -94,13 +112,26 @@ def rescore_command(run: str, output_format: str | None, store: str | None, json
     metavar="FORMAT",
     help="Re-parse in this format instead of the run's (see `bench parse --help`).",
 )
+@option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Move the scores' operating point (a score at or above it is unsafe); "
+    "the stored scores are reused, no request is sent.",
+)
 @store_option
 @json_option
-def rescore_cmd(run: str, output_format: str | None, store: str | None, as_json: bool) -> None:
+def rescore_cmd(
+    run: str,
+    output_format: str | None,
+    threshold: float | None,
+    store: str | None,
+    as_json: bool,
+) -> None:
     """Re-parse a stored run's raw answers with today's parsers; no request is sent.
 
     The new verdicts and summary are stored beside the run's own (which stay as they
     were) and the summary is printed, with what changed.
     """
 
-    sys.exit(rescore_command(run, output_format, store, as_json))
+    sys.exit(rescore_command(run, output_format, store, as_json, threshold))

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import PolicybenchError
 from .records import replay
 from .runsummary import run_categories
+from .score_compare import paired_score_test
 from .scoring import CORRECT, UNSCORED, Scorer
 from .stats import mcnemar_exact, wilson
 from .store import RunRow, Store
@@ -43,6 +44,8 @@ class Comparison:
     neither: int
     p_value: float
     per_category: dict[str, dict[str, Any]]
+    #: AUPRC / ROC-AUC with a paired bootstrap, when both runs have scores (score_compare.py)
+    scores: dict[str, Any] | None = None
 
     @property
     def significant(self) -> bool:
@@ -95,6 +98,7 @@ class Comparison:
             "significant": self.significant,
             "alpha": ALPHA,
             "per_category": self.per_category,
+            "scores": self.scores,
             "sentence": self.sentence(),
         }
 
@@ -157,4 +161,5 @@ def compare_runs(store: Store, run_a: str, run_b: str) -> Comparison:
         neither=neither,
         p_value=mcnemar_exact(only_a, only_b),
         per_category=per_cat,
+        scores=paired_score_test(recs_a, recs_b),
     )
