@@ -21,6 +21,7 @@ from . import (
     guardreasoner,
     json_verdict,
     llama_guard,
+    policy_report,
     qwen3guard,
     valid_invalid,
     violation_safe,
@@ -50,6 +51,7 @@ FORMATS: dict[str, Parser] = {
     "granite_guardian": yes_no.parse,
     "qwen3guard": qwen3guard.parse,
     "qwen3guard_loose": qwen3guard.parse_loose,
+    "policy_report": policy_report.parse,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -71,6 +73,7 @@ DESCRIPTIONS: dict[str, str] = {
     "granite_guardian": "Granite Guardian: same as yes_no (<score> yes </score>)",
     "qwen3guard": "Qwen3Guard: Safety: Unsafe|Controversial|Safe + Categories (strict)",
     "qwen3guard_loose": "Qwen3Guard: Controversial counts as safe",
+    "policy_report": "gpt-oss-safeguard report: **Violated Policies:** [a, b] (json falls back to it)",
 }
 
 __all__ = [

@@ -98,23 +98,22 @@ def flagged(ctx: ParseContext, violated: bool, named: frozenset[str] = EMPTY) ->
     return Verdict(named or frozenset((UNMAPPED,)))
 
 
-_MARKDOWN = re.compile(r"[*`#>]+|_+")
+_MARKUP = str.maketrans("", "", "*`#>")
+_UNDERSCORES = re.compile(r"_+")
 
 
 def _unmark(match: re.Match[str]) -> str:
     # Underscores are kept between two letters or digits (``hate_speech``) and dropped at
     # word edges (``__bold__``); deciding on the neighbours keeps the pattern linear.
-    run = match.group()
-    if run[0] != "_":
-        return ""
     text, start, end = match.string, match.start(), match.end()
     inner = start > 0 and text[start - 1].isalnum() and end < len(text) and text[end].isalnum()
-    return run if inner else ""
+    return match.group() if inner else ""
 
 
 def plain(text: str) -> str:
     """``text`` without markdown emphasis, code ticks, headings and quote marks."""
-    return _MARKDOWN.sub(_unmark, text)
+    text = text.translate(_MARKUP)
+    return _UNDERSCORES.sub(_unmark, text) if "_" in text else text
 
 
 def single(ctx: ParseContext, violated: bool) -> Verdict:
