@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..tasks import Task
-from .window import head
+from .window import TAIL_CHARS, head
 
 EMPTY = frozenset[str]()
 #: The category a guard model's own label maps to when it matches none of the run's
@@ -79,7 +79,8 @@ _REFUSAL = re.compile(
 
 def precheck(content: str | None, finish_reason: str | None) -> Verdict | None:
     """The failures every format shares; ``None`` when the text should be parsed."""
-    if content is None or not content or content.isspace():
+    # A long answer is not scanned whole: a blank tail makes the parser fail instead.
+    if content is None or not content or (len(content) <= TAIL_CHARS and content.isspace()):
         if finish_reason == "length":
             return Verdict.fail("cut off by the token limit before an answer")
         return Verdict.fail("empty answer")

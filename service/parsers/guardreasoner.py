@@ -22,7 +22,7 @@ import re
 
 from ..tasks import Task
 from .base import ParseContext, Verdict, flagged, plain
-from .window import tail
+from .window import lines, tail
 
 #: The key each task reads, and what its values mean (``True`` = the positive class).
 KEY_OF_TASK = {Task.PROMPT: "request", Task.RESPONSE: "response", Task.REFUSAL: "completion"}
@@ -41,8 +41,7 @@ def answers(content: str) -> dict[str, set[str]] | None:
     there is neither."""
     block: list[str] | None = None
     run: list[str] = []
-    for line in plain(tail(content)).splitlines():
-        stripped = line.strip()
+    for stripped in lines(plain(tail(content))):
         trailer = _TRAILER.match(stripped)
         if trailer:
             block = [stripped[trailer.end() :]]

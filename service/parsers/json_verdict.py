@@ -30,6 +30,8 @@ _FLAG_KEYS = ("violation", "violates", "violating", "flagged", "unsafe", "is_vio
 _TRUE = {"1", "true", "yes", "violation", "violates", "unsafe", "y"}
 _FALSE = {"0", "false", "no", "safe", "none", "n", "valid"}
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+#: Objects decoded per answer, from its end: the verdict is among the last.
+_MAX_DECODES = 16
 _SPECIAL = re.compile(r"[{}\"'\\]")
 #: Words that introduce an object as an example of the format rather than the answer.
 _EXAMPLE_CUES = (
@@ -79,11 +81,13 @@ def _is_example(text: str, after: int, begin: int) -> bool:
 
 
 def _json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
-    """Every top-level ``{...}`` in ``text`` that decodes (leniently) to an object, with
-    where it starts and ends.  One pass that jumps between braces, quotes and backslashes."""
-    found: list[tuple[int, int, dict[str, Any]]] = []
-    depth = 0
-    start = -1
+    """The last objects in ``text`` that decode (leniently), as ``(start, end, object)``
+    in text order.  One pass that jumps between braces, quotes and backslashes pairs
+    every ``}`` with its ``{``; then the balanced spans are decoded from the end, outer
+    before inner, an inner one only when its outer one is not JSON (so a stray ``{`` in
+    prose never hides the answer), at most :data:`_MAX_DECODES` of them."""
+    spans: list[tuple[int, int]] = []
+    opens: list[int] = []
     in_string: str | None = None
     skip_to = -1
     for match in _SPECIAL.finditer(text):
@@ -97,18 +101,25 @@ def _json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
             elif ch == in_string:
                 in_string = None
             continue
-        if depth > 0 and (ch == '"' or (ch == "'" and _quote_opens(text, i))):
+        if opens and (ch == '"' or (ch == "'" and _quote_opens(text, i))):
             in_string = ch
         elif ch == "{":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == "}" and depth > 0:
-            depth -= 1
-            if depth == 0:
-                obj = _loads(text[start : i + 1])
-                if isinstance(obj, dict):
-                    found.append((start, i + 1, obj))
+            opens.append(i)
+        elif ch == "}" and opens:
+            spans.append((opens.pop(), i + 1))
+    spans.sort(key=lambda span: (-span[1], span[0]))
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    decoded_from = len(text) + 1
+    for begin, end in spans[: _MAX_DECODES * 4]:
+        if end > decoded_from:  # inside an object already decoded
+            continue
+        obj = _loads(text[begin:end])
+        if isinstance(obj, dict):
+            found.append((begin, end, obj))
+            decoded_from = begin
+            if len(found) == _MAX_DECODES:
+                break
+    found.reverse()
     return found
 
 

@@ -28,6 +28,7 @@ with patterns that cannot backtrack, so the cost is linear.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .base import EMPTY, ParseContext, Verdict, flagged, plain
@@ -111,10 +112,10 @@ class LabelSet:
         key = label.lower()
         return any(key == p.lower() for p in self.positive)
 
-    def mentions(self, line: str) -> list[Mention]:
-        """Every label in ``line``, sorted into options, examples and negations."""
+    def mentions(self, line: str) -> Iterator[Mention]:
+        """Every label in ``line``, sorted into options, examples and negations (lazily:
+        a caller that stops at the first stops paying)."""
         found = [(m.group(1), m.start(), m.end()) for m in self._mention.finditer(line)]
-        out: list[Mention] = []
         for i, (label, start, end) in enumerate(found):
             option = (i > 0 and _joined(line, found[i - 1][2], start)) or (
                 i + 1 < len(found) and _joined(line, end, found[i + 1][1])
@@ -125,8 +126,7 @@ class LabelSet:
             negated = any(self._negates(w) for w in words)
             example = any(w in _EXAMPLE_CUES for w in words) or after.startswith(_DEFINING)
             quoted = before[-1:] in _QUOTES and after[:1] in _QUOTES
-            out.append(Mention(label, start, end, negated, option, example, quoted))
-        return out
+            yield Mention(label, start, end, negated, option, example, quoted)
 
     def _negates(self, word: str) -> bool:
         if word.endswith(("n't", "n’t")):
@@ -148,13 +148,13 @@ class LabelSet:
             if self.numeric and _DECIMAL.match(value):
                 number = value.split()[0].rstrip(").,;")
                 return Verdict.fail(f"no verdict: {number} is a score, not a {self.names} label")
-            hits = self.mentions(value)
-            if not hits:
+            hit = next(self.mentions(value), None)
+            if hit is None:
                 continue
-            if hits[0].negated:
-                return Verdict.fail(f"negated label: {_phrase(value, hits[0])!r}")
-            if hits[0].start == 0 and hits[0].usable and _ends_or_goes_on(value[hits[0].end :]):
-                return hits[0].label, value[hits[0].end :]
+            if hit.negated:
+                return Verdict.fail(f"negated label: {_phrase(value, hit)!r}")
+            if hit.start == 0 and hit.usable and _ends_or_goes_on(value[hit.end :]):
+                return hit.label, value[hit.end :]
         # Rule 2: the first line starts with a label; rule 3: the last line is one.
         top = (rows[0] if len(content) <= TAIL_CHARS else _first_row(content)) or ""
         opening = self._opening(top) if top else None
@@ -191,10 +191,10 @@ class LabelSet:
         if not self.first_word:
             return self._alone(row)
         stripped = row.lstrip(_WRAP)
-        hits = self.mentions(stripped)
-        if not hits or hits[0].start != 0 or not hits[0].usable:
+        hit = next(self.mentions(stripped), None)
+        if hit is None or hit.start != 0 or not hit.usable:
             return None
-        return hits[0].label if _ends_or_goes_on(stripped[hits[0].end :]) else None
+        return hit.label if _ends_or_goes_on(stripped[hit.end :]) else None
 
     def _alone(self, row: str) -> str | None:
         """The label when ``row`` is that label alone (in quotes, brackets, markdown, with a

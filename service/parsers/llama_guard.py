@@ -46,7 +46,7 @@ def for_version(table: str) -> Callable[[str, ParseContext], Verdict]:
             return flagged(ctx, True)
         codes_table = load_table(table)
         named: set[str] = set()
-        for code in codes:
+        for code in dict.fromkeys(c.upper() for c in codes):
             mapped = codes_table.resolve(code, ctx)
             if mapped is None:
                 return Verdict.fail(f"{code!r} is not a {codes_table.model} category code")
