@@ -99,7 +99,7 @@ def flagged(ctx: ParseContext, violated: bool, named: frozenset[str] = EMPTY) ->
     return Verdict(named or frozenset((UNMAPPED,)))
 
 
-_MARKUP = str.maketrans("", "", "*`#>")
+_MARKUP = re.compile(r"[*`#>]+")
 _UNDERSCORES = re.compile(r"_+")
 
 
@@ -113,7 +113,7 @@ def _unmark(match: re.Match[str]) -> str:
 
 def plain(text: str) -> str:
     """``text`` without markdown emphasis, code ticks, headings and quote marks."""
-    text = text.translate(_MARKUP)
+    text = _MARKUP.sub("", text)
     return _UNDERSCORES.sub(_unmark, text) if "_" in text else text
 
 
