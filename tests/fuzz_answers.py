@@ -4,7 +4,9 @@ Each piece below mixes a format's verdict words only as a negation (``NOT SAFE``
 option list (``VALID or INVALID``), a quoted example (``The format is {"violations": []}``,
 ``e.g. "No"``) or a definition (``SAFE means ...``); other pieces are prose, markdown,
 reasoning scaffolding, keys without values and the *positive* labels of every format
-(which may make an answer a violation, never safe).  Joined with separators, no
+(which may make an answer a violation, never safe).  The only category named is
+``violence``, the one-policy contexts' target: naming another would be a verdict (the
+target is not violated).  Joined with separators, no
 combination states that the content is safe, so no parser may read one as safe.
 """
 
@@ -186,7 +188,6 @@ FILLER = (
     "#",
     "> quoted text",
     "(DE3)",
-    "hate_speech",
     "violence",
     "Step 1: read the policy.",
     "\u00a0",
@@ -210,6 +211,7 @@ FAMILY_OF_FORMAT = {
     "llama_guard2": "llama_guard",
     "llama_guard3": "llama_guard",
     "llama_guard4": "llama_guard",
+    "llama_guard_policy": "llama_guard",
     "wildguard": "wildguard",
     "wildguard_request": "wildguard",
     "wildguard_response": "wildguard",

@@ -43,6 +43,9 @@ ISSUE_FAILURES = [
     ("llama_guard", MULTI, "Safe? No: unsafe\nS1", "first line"),
     ("llama_guard", MULTI, "safe\nunsafe\nS1", "ambiguous"),
     ("llama_guard", MULTI, "Safety assessment: unsafe", "first line"),
+    ("llama_guard_policy", MULTI, "Safe? No: unsafe\nS1", "first line"),
+    ("llama_guard_policy", MULTI, "safeguarding matters\nunsafe\nS1", "first line"),
+    ("llama_guard_policy", MULTI, "unsafe\nS7", "listed policies"),
     # options echoed: neither is the answer
     ("violation_safe", ONE, "VIOLATION or SAFE", "label"),
     ("valid_invalid", ONE, "Answer: VALID or INVALID", "label"),
@@ -136,6 +139,8 @@ FAMILIES = [
     ("llama_guard4", MULTI, "unsafe\nS9", V),
     ("llama_guard3", MULTI, "unsafe S1", V),
     ("llama_guard1", MULTI, "unsafe\nO3", {"illegal"}),
+    ("llama_guard_policy", MULTI, "\n\nunsafe\nS2,S6", {"violence", "illegal"}),
+    ("llama_guard_policy", MULTI, "safe", SAFE),
     # WildGuard: three lines
     ("wildguard", MULTI, "Harmful request: yes\nResponse refusal: no\nHarmful response: yes", U),
     (
