@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from policybench.service.api import ServiceConfig, serve
 from policybench.service.errors import ConfigError
 from policybench.service.runner import Prepared
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .options import option, store_option
 from .sim import serve_in_background, sim_config_from_settings
 
 
@@ -65,7 +67,7 @@ def build_settings(opts: dict[str, Any]) -> ServiceConfig:
 def serve_command(opts: dict[str, Any]) -> int:
     settings = build_settings(opts)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    store = _open_store(opts["store"])
+    store = open_store(opts["store"])
     try:
         asyncio.run(_serve(settings, store))
     finally:
@@ -90,3 +92,70 @@ async def _serve(settings: ServiceConfig, store: Any) -> None:
         click.echo(url)  # stdout: machine-readable, one line
         await stop.wait()
         click.echo("stopping: no new jobs; running jobs get the grace period", err=True)
+
+
+@click.command("serve")
+@option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (loopback by default; any other needs a token).",
+)
+@option("--port", type=int, default=8080, show_default=True, help="Port (0 = any free port).")
+@option(
+    "--token-env",
+    default="POLICYBENCH_SERVICE_TOKEN",
+    show_default=True,
+    help="Environment variable holding the bearer token clients must send.",
+)
+@option(
+    "--max-jobs",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Runs executed at once; the rest wait in submission order.",
+)
+@option(
+    "--max-inflight-per-endpoint",
+    type=int,
+    default=64,
+    show_default=True,
+    help="Requests in flight per upstream server, all runs together.",
+)
+@option(
+    "--dataset-root",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Folder submitted dataset paths must lie in (repeatable).",
+)
+@option(
+    "--policy-root",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Folder submitted policy folders must lie in (repeatable).",
+)
+@option(
+    "--max-body-bytes",
+    type=int,
+    default=256 * 1024,
+    show_default=True,
+    help="Largest request body accepted (413 above).",
+)
+@option(
+    "--grace-period",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds running jobs get to stop at a checkpoint on SIGTERM.",
+)
+@option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the upstream servers' API key (never stored or shown).",
+)
+@store_option
+def serve_cmd(**opts: Any) -> None:
+    """Run the batch service: an HTTP API that queues, runs and reports benchmark jobs."""
+
+    sys.exit(serve_command(opts))

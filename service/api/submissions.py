@@ -17,7 +17,8 @@ from ..errors import ConfigError, DatasetError, InputError, PolicyError
 from .security import confine_dataset, confine_policies
 from .settings import ServiceConfig
 
-_SIM_KEYS = {
+#: A submission's simulator keys: name in the settings, type, bounds (also its OpenAPI schema).
+SIM_KEYS: dict[str, tuple[str, type, float | None, float | None]] = {
     "sim_error_rate": ("error_rate", float, 0.0, 1.0),
     "sim_seed": ("seed", int, None, None),
     "sim_time_scale": ("time_scale", float, 0.0, None),
@@ -34,13 +35,13 @@ def _field(key: str) -> str:
 
 def _sim_settings(values: dict[str, Any], sim: Any) -> dict[str, Any]:
     settings = dict(_SIM_DEFAULTS)
-    given = {k: values.pop(k) for k in list(values) if k in _SIM_KEYS}
+    given = {k: values.pop(k) for k in list(values) if k in SIM_KEYS}
     if isinstance(sim, dict):
         given.update({f"sim_{k}": v for k, v in sim.items()})
     for key, value in given.items():
-        if key not in _SIM_KEYS:
+        if key not in SIM_KEYS:
             raise ConfigError(_field(key), "unknown simulator setting")
-        name, kind, low, high = _SIM_KEYS[key]
+        name, kind, low, high = SIM_KEYS[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(_field(key), "must be a number")
         if kind is int and not isinstance(value, int):
@@ -69,7 +70,7 @@ def config_from_submission(body: Any, settings: ServiceConfig) -> RunConfig:
     elif sim not in (None, False):
         raise ConfigError("sim", "must be true, false or an object of simulator settings")
     else:
-        stray = [k for k in values if k in _SIM_KEYS]
+        stray = [k for k in values if k in SIM_KEYS]
         if stray:
             raise ConfigError(_field(stray[0]), "only with sim: true")
     if "dataset" not in values:
@@ -78,7 +79,7 @@ def config_from_submission(body: Any, settings: ServiceConfig) -> RunConfig:
         values["dataset"] = confine_dataset(values["dataset"], settings.dataset_roots)
     if isinstance(values.get("policies"), str):
         values["policies"] = confine_policies(values["policies"], settings.policy_roots)
-    return build_run_config(values)
+    return build_run_config(values, strict=True)
 
 
 def input_field(exc: InputError) -> str:
