@@ -150,8 +150,12 @@ class BatchingClient:
             try:
                 completions = await self._request(mode, batch.key, items)
             except HTTPStatusError as exc:
-                # batches sent before the first 404 came back get theirs too
-                if mode == "chat-batch" and self.mode_used != mode and exc.status in (404, 405):
+                # a batch sent before an earlier one found the route missing falls back too
+                if (
+                    mode == "chat-batch"
+                    and self.mode_used != "chat-batch"
+                    and exc.status in (404, 405)
+                ):
                     self.mode_used = mode = "completions"
                     completions = await self._request(mode, batch.key, items)
                 else:

@@ -93,6 +93,8 @@ class DatasetInfo:
     label_sets: Counter[str] = field(default_factory=Counter)
     lengths: LengthStats = field(default_factory=lambda: LengthStats())
     header: dict[str, Any] | None = None
+    #: how many samples carry each ``meta`` key (at most ``_MAX_SOURCES`` keys)
+    meta_keys: Counter[str] = field(default_factory=Counter)
 
     @property
     def unknown_labels(self) -> int:
@@ -205,6 +207,13 @@ def _check_header(obj: dict[str, Any], path: Path, lineno: int) -> dict[str, Any
 def resolve(name_or_path: str | Path) -> Path:
     """A dataset path: an existing file, or the name of a shipped set (``balanced``)."""
     path = Path(name_or_path)
+    try:
+        return _resolve(name_or_path, path)
+    except OSError as exc:  # a name too long for the file system, a path through a file
+        raise DatasetError(path, None, None, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _resolve(name_or_path: str | Path, path: Path) -> Path:
     if path.is_file():
         return path
     if isinstance(name_or_path, str) and "/" not in name_or_path:
@@ -260,6 +269,9 @@ def scan(path: str | Path, categories: frozenset[str] | None = None) -> DatasetI
             source = "(other)"
         info.sources[source] += 1
         info.label_sets[label_set_name(sample)] += 1
+        for key in sample.meta or ():
+            if key in info.meta_keys or len(info.meta_keys) < _MAX_SOURCES:
+                info.meta_keys[key] += 1
         info.lengths.add(len(sample.text))
     if info.count == 0:
         raise DatasetError(path, None, None, "the dataset has no samples")
