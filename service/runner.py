@@ -32,7 +32,7 @@ from .endpoints import ChatLike
 from .errors import ConfigError, RequestError, RequestTimeout, ResumeMismatch
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
-from .parsers import parse
+from .parsers import parse_off_loop
 from .policies import PolicySet, load_policy_set
 from .preflight import PreflightReport, preflight
 from .prompts import user_content
@@ -522,7 +522,7 @@ class Run:
                 if completion.ttft is not None:
                     outcome.ttft = completion.ttft
                     self.scorer.add_ttft(completion.ttft)
-                outcome.verdict = parse(
+                outcome.verdict = await parse_off_loop(
                     completion.content,
                     spec.fmt,
                     spec.ctx,
