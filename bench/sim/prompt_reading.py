@@ -21,12 +21,27 @@ _FORMATS = (
 )
 
 
+_TASKS = (
+    (re.compile(r"whether the assistant's last reply refuses", re.I), "refusal"),
+    (re.compile(r"judge only the assistant's last reply", re.I), "response"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Question:
     kind: str  # "multi", "single" or "unknown"
     categories: tuple[str, ...]
     #: The style the prompt's output-format section asks for, if it names one.
     requested_format: str | None = None
+    #: what the prompt asks to judge: "prompt", "response" or "refusal"
+    task: str = "prompt"
+
+
+def requested_task(system: str) -> str:
+    for pattern, task in _TASKS:
+        if pattern.search(system):
+            return task
+    return "prompt"
 
 
 def requested_format(system: str) -> str | None:
@@ -38,6 +53,14 @@ def requested_format(system: str) -> str | None:
 
 
 def read_question(system: str) -> Question:
+    question = _read(system)
+    task = requested_task(system)
+    if task == "prompt":
+        return question
+    return Question(question.kind, question.categories, question.requested_format, task)
+
+
+def _read(system: str) -> Question:
     fmt = requested_format(system)
     m = _MULTI.search(system)
     if m:
