@@ -289,7 +289,6 @@ def paired_f1_bootstrap(
 
     diffs = f1s(side_b) - f1s(side_a)
     diffs = diffs[~np.isnan(diffs)]
-    observed = f1_b - f1_a
     if diffs.size == 0:  # pragma: no cover - needs a table with almost no positives
         return PairedF1(f1_a, f1_b, n, None, None, None, resamples, seed)
     tail = (1 - confidence) / 2
