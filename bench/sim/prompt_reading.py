@@ -33,6 +33,8 @@ class Question:
     categories: tuple[str, ...]
     #: The style the prompt's output-format section asks for, if it names one.
     requested_format: str | None = None
+    #: The prompt asks for a verbalised "confidence" in the JSON answer.
+    confidence: bool = False
     #: what the prompt asks to judge: "prompt", "response" or "refusal"
     task: str = "prompt"
 
@@ -53,11 +55,18 @@ def requested_format(system: str) -> str | None:
 
 
 def read_question(system: str) -> Question:
+    q = _read_question(system)
+    if '"confidence"' in system:
+        q = Question(q.kind, q.categories, q.requested_format, confidence=True, task=q.task)
+    return q
+
+
+def _read_question(system: str) -> Question:
     question = _read(system)
     task = requested_task(system)
     if task == "prompt":
         return question
-    return Question(question.kind, question.categories, question.requested_format, task)
+    return Question(question.kind, question.categories, question.requested_format, task=task)
 
 
 def _read(system: str) -> Question:
