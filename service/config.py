@@ -25,6 +25,7 @@ from yarl import URL
 from .binary import FailureRule
 from .errors import ConfigError
 from .option_meta import Option
+from .tasks import Task
 
 #: A run with more than this share of failed samples (after retries) ends ``failed``: its
 #: accuracy counts each failure as wrong, so at 5% it may be off by five points.
@@ -167,6 +168,11 @@ class RunConfig(BaseModel):
         le=1,
         description="Error budget: the run fails (exit 1) beyond this share of failed samples; "
         "1: never.",
+    )
+    task: Task = Field(
+        Task.PROMPT,
+        description="What is judged: prompt (is the user's request harmful), response (is the "
+        "assistant's reply harmful), refusal (did the assistant refuse).",
     )
     failures: FailureRule = Field(
         FailureRule.WRONG,
