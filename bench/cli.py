@@ -864,6 +864,28 @@ def serve_cmd(**opts: Any) -> None:
     sys.exit(serve_command(opts))
 
 
+@cli.command("view")
+@option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (loopback by default; any other needs a token).",
+)
+@option("--port", type=int, default=8090, show_default=True, help="Port (0 = any free port).")
+@option(
+    "--token-env",
+    default="POLICYBENCH_SERVICE_TOKEN",
+    show_default=True,
+    help="Environment variable holding the token a browser signs in with.",
+)
+@store_option
+def view_cmd(**opts: Any) -> None:
+    """Web viewer over the run store: runs, samples, one sample, compare; live runs update."""
+    from .view_command import view_command
+
+    sys.exit(view_command(opts))
+
+
 def _client_options(f: Any) -> Any:
     f = option(
         "--url", default="http://127.0.0.1:8080", show_default=True, help="The service's URL."

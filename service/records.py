@@ -6,6 +6,7 @@ comparisons and rescoring work from the store alone, without the dataset file.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ import orjson
 
 from .datasets import Sample
 from .parsers import Verdict
+from .prompts import user_content
 from .scoring import Gold, Scorer
 
 RECORD_SCHEMA = 1
@@ -84,6 +86,12 @@ class SampleResult:
                 "sample_id": s.id,
                 "seq": self.seq,
                 "source": s.source,
+                # the user turn exactly as sent (system turns are rebuilt from the run's
+                # config and policies, see service/viewer/requests.py), the sample's meta
+                # and when the sample finished: what the viewer shows and searches
+                "input": user_content(s),
+                "meta": dict(s.meta) if s.meta else None,
+                "finished_at": time.time(),
                 "gold": {
                     "labels": None if s.labels is None else sorted(s.labels),
                     "unsafe": s.unsafe,

@@ -23,6 +23,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from ..errors import ConfigError, InputError
 from ..runner import prepare
 from ..store import JOB_STATUSES, Store
+from ..viewer import mount_viewer
 from .jobs import Job, JobQueue
 from .metrics import registry_for
 from .security import Handler, auth_middleware, error_response, errors_middleware
@@ -247,6 +248,7 @@ def build_app(settings: ServiceConfig, store: Store) -> web.Application:
     r.add_get("/healthz", healthz)
     r.add_get("/readyz", readyz)
     r.add_get("/openapi.json", openapi)
+    mount_viewer(app, store, settings.token)  # the web viewer at /ui (service/viewer)
     return app
 
 

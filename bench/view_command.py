@@ -1,0 +1,58 @@
+"""``bench view``: the web viewer over a run store, until Ctrl-C.
+
+The viewer itself is the engine's (``service/viewer``, also mounted at ``/ui`` by
+``bench serve``); this command validates its options into the same frozen
+:class:`ServiceConfig` the service uses (a non-loopback address without a token exits 2
+naming the option), opens the store (migrating an older schema) and serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from typing import Any
+
+import click
+from policybench.service.api import ServiceConfig
+from policybench.service.errors import ConfigError
+
+from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
+
+
+def build_settings(opts: dict[str, Any]) -> ServiceConfig:
+    token = os.environ.get(opts["token_env"]) if opts["token_env"] else None
+    settings = ServiceConfig(host=opts["host"], port=opts["port"], token=token or None)
+    try:
+        return settings.check()
+    except ConfigError as exc:
+        raise BenchError(f"--{exc.field}: {exc.problem}", EXIT_USAGE) from exc
+
+
+def view_command(opts: dict[str, Any]) -> int:
+    settings = build_settings(opts)
+    store = _open_store(opts["store"])
+    try:
+        asyncio.run(_view(settings, store))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+async def _view(settings: ServiceConfig, store: Any) -> None:
+    from policybench.service.viewer import serve_viewer
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with serve_viewer(settings, store) as url:
+        click.echo(
+            f"policybench viewer on {url}/ui/ over {store.path} "
+            f"(token {'required' if settings.requires_token else 'off (loopback)'})",
+            err=True,
+        )
+        click.echo(f"{url}/ui/")  # stdout: machine-readable, one line
+        await stop.wait()

@@ -1,0 +1,234 @@
+"""The viewer's reads of the run store: paged, indexed, never a whole run in memory.
+
+A read-only SQLite connection of its own (WAL lets it read while a run writes).  Every
+record filter is a conjunction of tags (:mod:`..record_tags`): the rarest tag drives an
+index range in dataset order (``seq``), the others are primary-key probes, so a page of
+50 and its total count are index work.  Text search is the one scan: it reads records in
+``seq`` order within the tag filter and stops at a page (its total is not counted).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..errors import StoreError
+from ..store import RunRow, _run_row
+
+PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """What a samples page asks for: tags that must all be present, and optional text."""
+
+    tags: tuple[str, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int | None  # None for a text search (not counted)
+    next_after: int | None  # seq to continue after, None on the last page
+    after: int = -1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Queries:
+    """Reads of one store file, safe to call from worker threads (one connection, locked)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+            )
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.execute("PRAGMA query_only=1")
+            self._db.execute("SELECT 1 FROM record_tags LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read the run store: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- runs ----------------------------------------------------------------------------
+    def runs(self) -> list[RunRow]:
+        rows = self._all(
+            "SELECT r.*, (SELECT COUNT(*) FROM records WHERE run_id=r.run_id) FROM runs r"
+            " ORDER BY created_at DESC"
+        )
+        return [_run_row(r) for r in rows]
+
+    def run(self, run_id: str) -> RunRow | None:
+        rows = self._all(
+            "SELECT r.*, (SELECT COUNT(*) FROM records WHERE run_id=r.run_id) FROM runs r"
+            " WHERE run_id=?",
+            (run_id,),
+        )
+        return _run_row(rows[0]) if rows else None
+
+    def tag_count(self, run_id: str, tag: str) -> int:
+        return int(
+            self._all("SELECT COUNT(*) FROM record_tags WHERE run_id=? AND tag=?", (run_id, tag))[
+                0
+            ][0]
+        )
+
+    def tag_counts(self, run_id: str, tags: Sequence[str]) -> dict[str, int]:
+        return {t: self.tag_count(run_id, t) for t in tags}
+
+    def tag_values(self, run_id: str, prefix: str, limit: int = 200) -> list[str]:
+        """Distinct tags of a run starting with ``prefix``, by index skip-scan (one probe
+        per distinct tag, no record read)."""
+        out: list[str] = []
+        op, last = ">=", prefix
+        while len(out) < limit:
+            rows = self._all(
+                f"SELECT MIN(tag) FROM record_tags WHERE run_id=? AND tag{op}? AND tag<?",
+                (run_id, last, prefix + "\U0010ffff"),
+            )
+            if not rows or rows[0][0] is None:
+                break
+            last, op = rows[0][0], ">"
+            out.append(last)
+        return out
+
+    # -- records -------------------------------------------------------------------------
+    def page(self, run_id: str, flt: Filter, after: int = -1, limit: int = PAGE) -> Page:
+        """One page of ``run_id``'s records matching ``flt``, in dataset order after ``after``."""
+        tags = self._by_rarity(run_id, flt.tags)
+        if tags:  # the rarest tag's index range drives; the others are probes
+            sql = (
+                "SELECT r.seq, r.record FROM record_tags t JOIN records r"
+                " ON r.run_id=t.run_id AND r.seq=t.seq WHERE t.run_id=? AND t.tag=? AND t.seq>?"
+            )
+            args: list[Any] = [run_id, tags[0], after]
+        else:
+            sql = "SELECT r.seq, r.record FROM records r WHERE r.run_id=? AND r.seq>?"
+            args = [run_id, after]
+        for tag in tags[1:]:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM record_tags u WHERE u.run_id=r.run_id"
+                " AND u.tag=? AND u.seq=r.seq)"
+            )
+            args.append(tag)
+        if flt.text:
+            sql += " AND instr(lower(r.record), ?) > 0"
+            args.append(flt.text.lower())
+        sql += " ORDER BY " + ("t.seq" if tags else "r.seq") + " LIMIT ?"
+        rows = self._all(sql, (*args, limit + 1))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        total = None if flt.text else self.count(run_id, flt)
+        return Page(
+            rows=[orjson.loads(rec) for _, rec in rows],
+            total=total,
+            next_after=rows[-1][0] if more and rows else None,
+            after=after,
+        )
+
+    def count(self, run_id: str, flt: Filter) -> int:
+        if not flt.tags:
+            return int(self._all("SELECT COUNT(*) FROM records WHERE run_id=?", (run_id,))[0][0])
+        first, *rest = self._by_rarity(run_id, flt.tags)
+        sql = "SELECT COUNT(*) FROM record_tags t WHERE t.run_id=? AND t.tag=?"
+        args: list[Any] = [run_id, first]
+        for tag in rest:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM record_tags u WHERE u.run_id=t.run_id"
+                " AND u.tag=? AND u.seq=t.seq)"
+            )
+            args.append(tag)
+        return int(self._all(sql, args)[0][0])
+
+    def newest(self, run_id: str, tag: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The ``limit`` records with ``tag`` and the highest ``seq`` (newest in a live run)."""
+        rows = self._all(
+            "SELECT r.record FROM record_tags t JOIN records r ON r.run_id=t.run_id"
+            " AND r.seq=t.seq WHERE t.run_id=? AND t.tag=? ORDER BY t.seq DESC LIMIT ?",
+            (run_id, tag, limit),
+        )
+        return [orjson.loads(r[0]) for r in rows]
+
+    def records_after(self, run_id: str, seq: int, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` ``(seq, record_json)`` rows after ``seq``, unparsed."""
+        return self._all(
+            "SELECT seq, record FROM records WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+            (run_id, seq, limit),
+        )
+
+    def record(self, run_id: str, seq: int) -> dict[str, Any] | None:
+        rows = self._all("SELECT record FROM records WHERE run_id=? AND seq=?", (run_id, seq))
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def record_by_id(self, run_id: str, sample_id: str) -> dict[str, Any] | None:
+        rows = self._all(
+            "SELECT record FROM records WHERE run_id=? AND sample_id=?", (run_id, sample_id)
+        )
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def timeline(self, run_id: str, points: int = 400) -> list[tuple[float, float | None, int]]:
+        """``(finished_at, latency, weight)`` of every k-th record (k so at most ``points``):
+        the shape of latency and throughput over the run, read by index from ~points rows."""
+        n = int(self._all("SELECT COUNT(*) FROM records WHERE run_id=?", (run_id,))[0][0])
+        if n == 0:
+            return []
+        hi = self._all("SELECT MAX(seq) FROM records WHERE run_id=?", (run_id,))[0][0]
+        step = max(1, (int(hi) + 1) // points)
+        out: list[tuple[float, float | None, int]] = []
+        for seq in range(0, int(hi) + 1, step):
+            rows = self._all(
+                "SELECT record FROM records WHERE run_id=? AND seq>=? ORDER BY seq LIMIT 1",
+                (run_id, seq),
+            )
+            if not rows:
+                break
+            rec = orjson.loads(rows[0][0])
+            if rec.get("finished_at") is not None:
+                out.append((float(rec["finished_at"]), rec.get("latency"), step))
+        out.sort()
+        return out
+
+    def discordant(
+        self, run_a: str, run_b: str, a_right: bool, after: int = -1, limit: int = PAGE
+    ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], int | None]:
+        """Samples only one run got right (``a_right``: A right and B wrong), paired by
+        sample id, in A's dataset order; returns the page and the seq to continue after."""
+        right, wrong = (run_a, run_b) if a_right else (run_b, run_a)
+        rows = self._all(
+            "SELECT a.seq, a.record, b.record FROM record_tags t"
+            " JOIN records a ON a.run_id=t.run_id AND a.seq=t.seq"
+            " JOIN records b ON b.run_id=? AND b.sample_id=a.sample_id"
+            " WHERE t.run_id=? AND t.tag='o:correct' AND t.seq>?"
+            " AND b.outcome IN ('wrong','parse_failure','error')"
+            " ORDER BY t.seq LIMIT ?",
+            (wrong, right, after, limit + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        pairs = [(orjson.loads(ra), orjson.loads(rb)) for _, ra, rb in rows]
+        if not a_right:
+            pairs = [(b, a) for a, b in pairs]
+        return pairs, rows[-1][0] if more and rows else None
+
+    # -- helpers -------------------------------------------------------------------------
+    def _by_rarity(self, run_id: str, tags: Sequence[str]) -> list[str]:
+        unique = list(dict.fromkeys(tags))
+        if len(unique) < 2:
+            return unique
+        counts = self.tag_counts(run_id, unique)
+        return sorted(unique, key=lambda t: counts[t])
