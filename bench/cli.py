@@ -646,6 +646,27 @@ def perf_memory_cmd(small: int, large: int, concurrency: int, as_json: bool) -> 
     print_figures("memory", run_memory_bench(small, large, concurrency), as_json)
 
 
+@perf_group.command("viewer")
+@option(
+    "--records", type=int, default=1_000_000, show_default=True, help="Records in the big run."
+)
+@option(
+    "--write-sample",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="Records written with and without tags, for the write-cost ratio.",
+)
+@option("--repeats", type=int, default=5, show_default=True, help="Fetches per page (median).")
+@json_option
+def perf_viewer_cmd(records: int, write_sample: int, repeats: int, as_json: bool) -> None:
+    """Viewer pages over HTTP on a stored run of 1,000,000 records: open, filter, search."""
+    from .perf.report import print_figures
+    from .perf.viewer import run_viewer_bench
+
+    print_figures("viewer", run_viewer_bench(records, write_sample, repeats), as_json)
+
+
 @cli.command("export")
 @click.argument("run")
 @option(

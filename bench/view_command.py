@@ -41,7 +41,7 @@ def view_command(opts: dict[str, Any]) -> int:
 
 
 async def _view(settings: ServiceConfig, store: Any) -> None:
-    from policybench.service.viewer import serve_viewer
+    from policybench.service.viewer.standalone import serve_viewer
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -21,7 +21,7 @@ Tags (``X`` is a category):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .scoring import CORRECT, UNSCORED
@@ -32,46 +32,48 @@ MAX_META_KEYS = 16
 MAX_TAG = 200
 
 
-def tags_of(record: Mapping[str, Any]) -> Iterator[str]:
-    """Every tag of one stored record (see the module docstring)."""
+def tags_of(record: Mapping[str, Any]) -> list[str]:
+    """Every tag of one stored record (see the module docstring).  On the writer's path:
+    plain list appends, no sets unless a label is unknown."""
     outcome = record.get("outcome", "")
-    yield f"o:{outcome}"
-    if outcome not in (CORRECT, UNSCORED):
-        yield "o:miss"
+    tags = [f"o:{outcome}"]
+    if outcome != CORRECT and outcome != UNSCORED:
+        tags.append("o:miss")
     gold = record.get("gold") or {}
     labels = gold.get("labels")
-    unknown = set(gold.get("unknown") or ())
+    unknown = gold.get("unknown") or ()
     unsafe = gold.get("unsafe")
     predicted = record.get("predicted")
     if labels is not None:
-        if not labels:
-            yield "g:"
-        for cat in labels:
-            yield f"g:{cat}"
+        tags.extend([f"g:{c}" for c in labels] if labels else ["g:"])
     if predicted is not None:
-        if not predicted:
-            yield "p:"
-        for cat in predicted:
-            yield f"p:{cat}"
+        tags.extend([f"p:{c}" for c in predicted] if predicted else ["p:"])
         if unsafe is not None:
-            flagged = bool(predicted)
-            yield (
-                "b:" + ("tp" if flagged else "fn") if unsafe else "b:" + ("fp" if flagged else "tn")
-            )
+            if unsafe:
+                tags.append("b:tp" if predicted else "b:fn")
+            else:
+                tags.append("b:fp" if predicted else "b:tn")
     if labels is not None:
-        gold_set, pred_set = set(labels), set(predicted or ())
-        for cat in gold_set - unknown:
-            yield f"tp:{cat}" if predicted is not None and cat in pred_set else f"fn:{cat}"
-        if predicted is not None:
-            for cat in pred_set - gold_set - unknown:
-                yield f"fp:{cat}"
+        pred = predicted or ()
+        for c in labels:
+            if c not in unknown:
+                tags.append(f"tp:{c}" if predicted is not None and c in pred else f"fn:{c}")
+        for c in pred:
+            if c not in labels and c not in unknown:
+                tags.append(f"fp:{c}")
     source = record.get("source")
     if source:
-        yield f"s:{source}"[:MAX_TAG]
+        tags.append(f"s:{source}"[:MAX_TAG])
     meta = record.get("meta")
-    if isinstance(meta, Mapping):
-        for key, value in list(meta.items())[:MAX_META_KEYS]:
-            if isinstance(value, bool):
-                value = str(value).lower()
-            if isinstance(value, str | int | float) and len(str(value)) <= MAX_META_VALUE:
-                yield f"m:{key}={value}"[:MAX_TAG]
+    if meta and isinstance(meta, Mapping):
+        for i, (key, value) in enumerate(meta.items()):
+            if i == MAX_META_KEYS:
+                break
+            if value is True or value is False:
+                value = "true" if value else "false"
+            elif not isinstance(value, str | int | float):
+                continue
+            text = f"m:{key}={value}"
+            if len(text) <= MAX_META_VALUE + len(key) + 3:
+                tags.append(text[:MAX_TAG])
+    return tags

@@ -181,7 +181,7 @@ def test_public_address_needs_a_token(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert result.exit_code == 2
     assert "--token-env" in result.output and "refusing" in result.output
     with pytest.raises(ConfigError):
-        from policybench.service.viewer import viewer_app
+        from policybench.service.viewer.standalone import viewer_app
 
         viewer_app(ServiceConfig(host="0.0.0.0"), Store(tmp_path / "t.sqlite"))
 

@@ -12,7 +12,7 @@ from policybench.service.api import ServiceConfig
 from policybench.service.config import build_run_config
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
-from policybench.service.viewer import viewer_app
+from policybench.service.viewer.standalone import viewer_app
 
 from .conftest import BALANCED, SimFactory
 

@@ -23,7 +23,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from ..errors import ConfigError, InputError
 from ..runner import prepare
 from ..store import JOB_STATUSES, Store
-from ..viewer import mount_viewer
+from ..viewer.mount import mount_viewer
 from .jobs import Job, JobQueue
 from .metrics import registry_for
 from .security import Handler, auth_middleware, error_response, errors_middleware

@@ -1,65 +1,8 @@
 """The web viewer over the run store: runs, one run, its samples, one sample, compare.
 
-``mount_viewer`` adds it at ``/ui`` to an application whose middlewares already apply the
-service's security (``bench serve``); ``viewer_app`` is that application on its own, for
-``bench view``, with the same security middlewares and settings rules (loopback by
-default, a token anywhere else).
+* :mod:`.app` the aiohttp sub-application (routes, handlers, login), :mod:`.mount` adds
+  it at ``/ui`` (``bench serve`` does), :mod:`.standalone` serves it alone (``bench view``);
+* :mod:`.queries` the paged, indexed reads, :mod:`.live` figures of a running run,
+  :mod:`.filters` a samples page's parameters, :mod:`.requests` the prompts rebuilt;
+* :mod:`.pages`, :mod:`.compare_page`, :mod:`.html` the HTML; ``static/`` CSS and JS.
 """
-
-from __future__ import annotations
-
-import contextlib
-from collections.abc import AsyncIterator
-
-from aiohttp import web
-
-from ..api.security import auth_middleware, errors_middleware
-from ..api.settings import ServiceConfig
-from ..store import Store
-from .app import TOKEN, build_viewer
-
-__all__ = ["mount_viewer", "serve_viewer", "viewer_app"]
-
-
-def mount_viewer(app: web.Application, store: Store, token: str | None) -> None:
-    """Mount the viewer at ``/ui`` (``/ui`` itself redirects to ``/ui/``)."""
-    viewer = build_viewer(store)
-    if token:
-        viewer[TOKEN] = token
-
-    async def to_ui(request: web.Request) -> web.Response:
-        raise web.HTTPFound("/ui/")
-
-    app.router.add_get("/ui", to_ui)
-    app.add_subapp("/ui", viewer)
-
-
-def viewer_app(settings: ServiceConfig, store: Store) -> web.Application:
-    """``bench view``'s application: the viewer alone, behind the service's security."""
-    settings.check()
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        middlewares=[auth_middleware(settings), errors_middleware(settings.max_body_bytes)],
-    )
-
-    async def to_ui(request: web.Request) -> web.Response:
-        raise web.HTTPFound("/ui/")
-
-    app.router.add_get("/", to_ui)
-    mount_viewer(app, store, settings.token)
-    return app
-
-
-@contextlib.asynccontextmanager
-async def serve_viewer(settings: ServiceConfig, store: Store) -> AsyncIterator[str]:
-    """Serve the viewer on ``settings.host:port`` (0 = ephemeral); yields its base URL."""
-    runner = web.AppRunner(viewer_app(settings, store), access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        port = int(runner.addresses[0][1])
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()

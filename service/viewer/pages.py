@@ -30,7 +30,7 @@ from .html import (
     seconds,
     table,
 )
-from .queries import Page
+from .queries import SEARCH_WINDOW, Page
 from .requests import RunPrompts
 
 HEADLINES = ("multi_policy_accuracy", "binary_accuracy")
@@ -372,11 +372,15 @@ def samples_page(
         + f'<label>text <input type="search" name="q" value="{esc(p.get("q", ""))}"></label>'
         + '<button type="submit">Filter</button></form>'
     )
-    count = (
-        f"{page.total:,} matching"
-        if page.total is not None
-        else "text search: matches in dataset order (not counted)"
-    )
+    if page.total is not None:
+        count = f"{page.total:,} matching"
+    elif page.searched_to is not None:
+        count = (
+            f"text search: read the records up to #{page.searched_to:,} (a search reads at most "
+            f"{SEARCH_WINDOW:,} records a page); the next page searches on"
+        )
+    else:
+        count = "text search: matches in dataset order (not counted)"
     nav = []
     if page.after >= 0:
         nav.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,13 @@ from ..errors import StoreError
 from ..store import RunRow, _run_row
 
 PAGE = 50
+#: records a text search reads per request at most; then it says how far it got
+SEARCH_WINDOW = 100_000
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern for ``text`` anywhere (case-insensitive for ASCII), ``\\`` escaping."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +45,8 @@ class Page:
     total: int | None  # None for a text search (not counted)
     next_after: int | None  # seq to continue after, None on the last page
     after: int = -1
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: a text search that stopped at its window: the last ``seq`` it read
+    searched_to: int | None = None
 
 
 class Queries:
@@ -111,35 +119,65 @@ class Queries:
     def page(self, run_id: str, flt: Filter, after: int = -1, limit: int = PAGE) -> Page:
         """One page of ``run_id``'s records matching ``flt``, in dataset order after ``after``."""
         tags = self._by_rarity(run_id, flt.tags)
-        if tags:  # the rarest tag's index range drives; the others are probes
-            sql = (
-                "SELECT r.seq, r.record FROM record_tags t JOIN records r"
-                " ON r.run_id=t.run_id AND r.seq=t.seq WHERE t.run_id=? AND t.tag=? AND t.seq>?"
-            )
-            args: list[Any] = [run_id, tags[0], after]
+        searched_to = None
+        if not tags:
+            sql = "SELECT seq, record FROM records WHERE run_id=? AND seq>?"
+            args: list[Any] = [run_id, after]
+            if flt.text:  # a bounded scan: at most SEARCH_WINDOW records by seq
+                sql += " AND seq<=? AND record LIKE ? ESCAPE '\\'"
+                args += [after + SEARCH_WINDOW, _like(flt.text)]
+            rows = self._all(sql + " ORDER BY seq LIMIT ?", (*args, limit + 1))
+            if flt.text and len(rows) <= limit:
+                hi = self._all("SELECT MAX(seq) FROM records WHERE run_id=?", (run_id,))[0][0]
+                if hi is not None and after + SEARCH_WINDOW < hi:
+                    searched_to = after + SEARCH_WINDOW
         else:
-            sql = "SELECT r.seq, r.record FROM records r WHERE r.run_id=? AND r.seq>?"
-            args = [run_id, after]
-        for tag in tags[1:]:
-            sql += (
-                " AND EXISTS (SELECT 1 FROM record_tags u WHERE u.run_id=r.run_id"
-                " AND u.tag=? AND u.seq=r.seq)"
-            )
-            args.append(tag)
-        if flt.text:
-            sql += " AND instr(lower(r.record), ?) > 0"
-            args.append(flt.text.lower())
-        sql += " ORDER BY " + ("t.seq" if tags else "r.seq") + " LIMIT ?"
-        rows = self._all(sql, (*args, limit + 1))
+            rows, searched_to = self._tagged(run_id, tags, flt.text, after, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         total = None if flt.text else self.count(run_id, flt)
+        next_after = rows[-1][0] if more and rows else searched_to
         return Page(
             rows=[orjson.loads(rec) for _, rec in rows],
             total=total,
-            next_after=rows[-1][0] if more and rows else None,
+            next_after=next_after,
             after=after,
+            searched_to=None if more else searched_to,
         )
+
+    def _tagged(
+        self, run_id: str, tags: Sequence[str], text: str, after: int, want: int
+    ) -> tuple[list[tuple[int, str]], int | None]:
+        """Records with every tag (the rarest's index range drives, the others are
+        primary-key probes), then read by ``seq``: two index-only steps per chunk."""
+        sql = "SELECT t.seq FROM record_tags t WHERE t.run_id=? AND t.tag=? AND t.seq>?"
+        for _ in tags[1:]:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM record_tags u WHERE u.run_id=t.run_id"
+                " AND u.tag=? AND u.seq=t.seq)"
+            )
+        sql += " ORDER BY t.seq LIMIT ?"
+        out: list[tuple[int, str]] = []
+        chunk = want if not text else 2000
+        scanned = 0
+        while len(out) < want:
+            if text and scanned >= SEARCH_WINDOW:
+                return out, after  # the window is spent: say how far the search got
+            seqs = [r[0] for r in self._all(sql, (run_id, tags[0], after, *tags[1:], chunk))]
+            if not seqs:
+                break
+            marks = ",".join("?" * len(seqs))
+            read = f"SELECT seq, record FROM records WHERE run_id=? AND seq IN ({marks})"
+            args: list[Any] = [run_id, *seqs]
+            if text:
+                read += " AND record LIKE ? ESCAPE '\\'"
+                args.append(_like(text))
+            out.extend(self._all(read + " ORDER BY seq", args))
+            scanned += len(seqs)
+            if len(seqs) < chunk:
+                break
+            after = seqs[-1]
+        return out[:want], None
 
     def count(self, run_id: str, flt: Filter) -> int:
         if not flt.tags:
@@ -157,12 +195,23 @@ class Queries:
 
     def newest(self, run_id: str, tag: str, limit: int = 10) -> list[dict[str, Any]]:
         """The ``limit`` records with ``tag`` and the highest ``seq`` (newest in a live run)."""
-        rows = self._all(
-            "SELECT r.record FROM record_tags t JOIN records r ON r.run_id=t.run_id"
-            " AND r.seq=t.seq WHERE t.run_id=? AND t.tag=? ORDER BY t.seq DESC LIMIT ?",
-            (run_id, tag, limit),
+        seqs = [
+            r[0]
+            for r in self._all(
+                "SELECT seq FROM record_tags WHERE run_id=? AND tag=? ORDER BY seq DESC LIMIT ?",
+                (run_id, tag, limit),
+            )
+        ]
+        return [orjson.loads(rec) for _, rec in reversed(self._by_seq(run_id, seqs))]
+
+    def _by_seq(self, run_id: str, seqs: Sequence[int]) -> list[tuple[int, str]]:
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        return self._all(
+            f"SELECT seq, record FROM records WHERE run_id=? AND seq IN ({marks}) ORDER BY seq",
+            (run_id, *seqs),
         )
-        return [orjson.loads(r[0]) for r in rows]
 
     def records_after(self, run_id: str, seq: int, limit: int) -> list[tuple[int, str]]:
         """Up to ``limit`` ``(seq, record_json)`` rows after ``seq``, unparsed."""
@@ -184,20 +233,13 @@ class Queries:
     def timeline(self, run_id: str, points: int = 400) -> list[tuple[float, float | None, int]]:
         """``(finished_at, latency, weight)`` of every k-th record (k so at most ``points``):
         the shape of latency and throughput over the run, read by index from ~points rows."""
-        n = int(self._all("SELECT COUNT(*) FROM records WHERE run_id=?", (run_id,))[0][0])
-        if n == 0:
-            return []
         hi = self._all("SELECT MAX(seq) FROM records WHERE run_id=?", (run_id,))[0][0]
+        if hi is None:
+            return []
         step = max(1, (int(hi) + 1) // points)
         out: list[tuple[float, float | None, int]] = []
-        for seq in range(0, int(hi) + 1, step):
-            rows = self._all(
-                "SELECT record FROM records WHERE run_id=? AND seq>=? ORDER BY seq LIMIT 1",
-                (run_id, seq),
-            )
-            if not rows:
-                break
-            rec = orjson.loads(rows[0][0])
+        for _, raw in self._by_seq(run_id, range(0, int(hi) + 1, step)):
+            rec = orjson.loads(raw)
             if rec.get("finished_at") is not None:
                 out.append((float(rec["finished_at"]), rec.get("latency"), step))
         out.sort()
@@ -207,23 +249,51 @@ class Queries:
         self, run_a: str, run_b: str, a_right: bool, after: int = -1, limit: int = PAGE
     ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], int | None]:
         """Samples only one run got right (``a_right``: A right and B wrong), paired by
-        sample id, in A's dataset order; returns the page and the seq to continue after."""
+        sample id, in the right run's dataset order; the page and the seq to continue
+        after.  The right run's ``o:correct`` range is read in chunks, the other run's
+        records of those samples by primary key."""
         right, wrong = (run_a, run_b) if a_right else (run_b, run_a)
-        rows = self._all(
-            "SELECT a.seq, a.record, b.record FROM record_tags t"
-            " JOIN records a ON a.run_id=t.run_id AND a.seq=t.seq"
-            " JOIN records b ON b.run_id=? AND b.sample_id=a.sample_id"
-            " WHERE t.run_id=? AND t.tag='o:correct' AND t.seq>?"
-            " AND b.outcome IN ('wrong','parse_failure','error')"
-            " ORDER BY t.seq LIMIT ?",
-            (wrong, right, after, limit + 1),
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        pairs = [(orjson.loads(ra), orjson.loads(rb)) for _, ra, rb in rows]
+        pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        last_seq = after
+        more = False
+        while True:
+            seqs = [
+                r[0]
+                for r in self._all(
+                    "SELECT seq FROM record_tags WHERE run_id=? AND tag='o:correct' AND seq>?"
+                    " ORDER BY seq LIMIT 2000",
+                    (right, last_seq),
+                )
+            ]
+            if not seqs:
+                break
+            mine = {
+                rec["sample_id"]: rec
+                for rec in map(orjson.loads, (r for _, r in self._by_seq(right, seqs)))
+            }
+            marks = ",".join("?" * len(mine))
+            theirs = {
+                sid: orjson.loads(rec)
+                for sid, rec in self._all(
+                    f"SELECT sample_id, record FROM records WHERE run_id=? AND sample_id IN ({marks})"
+                    " AND outcome IN ('wrong','parse_failure','error')",
+                    (wrong, *mine),
+                )
+            }
+            for sid, rec in sorted(mine.items(), key=lambda kv: kv[1]["seq"]):
+                if sid in theirs:
+                    if len(pairs) == limit:
+                        more = True
+                        break
+                    pairs.append((rec, theirs[sid]))
+                    last_seq = rec["seq"]
+            if more or len(seqs) < 2000:
+                break
+            if len(pairs) < limit:
+                last_seq = seqs[-1]
         if not a_right:
             pairs = [(b, a) for a, b in pairs]
-        return pairs, rows[-1][0] if more and rows else None
+        return pairs, last_seq if more else None
 
     # -- helpers -------------------------------------------------------------------------
     def _by_rarity(self, run_id: str, tags: Sequence[str]) -> list[str]:
