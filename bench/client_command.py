@@ -17,7 +17,8 @@ import aiohttp
 import click
 import orjson
 
-from .cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError
+from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError
+from .options import json_option, option
 
 _SUBMIT_KEYS = ("dataset", "policies", "strategy", "model", "base_url", "concurrency", "limit")
 
@@ -186,3 +187,77 @@ def _watch(client: _Client, run_id: str, as_json: bool) -> int:
 
         render_summary(summary, Console())
     return EXIT_OK if end.get("status") == "done" else EXIT_FAILURE
+
+
+def _client_options(f: Any) -> Any:
+    f = option(
+        "--url", default="http://127.0.0.1:8080", show_default=True, help="The service's URL."
+    )(f)
+    f = option(
+        "--token-env",
+        default="POLICYBENCH_SERVICE_TOKEN",
+        show_default=True,
+        help="Environment variable holding the service's bearer token.",
+    )(f)
+    return json_option(f)
+
+
+@click.command("submit")
+@option(
+    "--dataset",
+    required=True,
+    help="Dataset: a shipped name, or a path under the service's dataset root.",
+)
+@option(
+    "--policies",
+    default=None,
+    help="minimal|medium|verbose, or a folder under the service's policy root.",
+)
+@option(
+    "--strategy", type=click.Choice(["multi", "gauntlet"]), default=None, help="Request strategy."
+)
+@option("--model", default=None, help="Model name sent to the server.")
+@option("--base-url", default=None, help="OpenAI-compatible base URL, as seen from the service.")
+@option("--concurrency", type=int, default=None, help="Requests in flight for this run.")
+@option("--limit", type=int, default=None, help="Only the first N samples.")
+@option("--sim", is_flag=True, help="Run against a simulated server started by the service.")
+@option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any other `bench run` option (JSON value), e.g. --set max_tokens=512.",
+)
+@option("--watch", is_flag=True, help="Follow the run's progress until it ends.")
+@_client_options
+def submit_cmd(**opts: Any) -> None:
+    """Submit a run to a running `bench serve`; prints its run id."""
+
+    sys.exit(submit_command(opts))
+
+
+@click.command("status")
+@click.argument("run_id", required=False)
+@_client_options
+def status_cmd(**opts: Any) -> None:
+    """Show one run, or every run, of a running `bench serve`."""
+
+    sys.exit(status_command(opts))
+
+
+@click.command("watch")
+@click.argument("run_id")
+@_client_options
+def watch_cmd(**opts: Any) -> None:
+    """Follow a service run's live progress (server-sent events) until it ends."""
+
+    sys.exit(watch_command(opts))
+
+
+@click.command("cancel")
+@click.argument("run_id")
+@_client_options
+def cancel_cmd(**opts: Any) -> None:
+    """Cancel a queued or running service run."""
+
+    sys.exit(cancel_command(opts))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -11,7 +12,8 @@ from policybench.service.errors import StoreError
 from rich.console import Console
 from rich.table import Table
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .options import json_option, store_option
 
 
 def _acc(acc: dict[str, Any] | None) -> str:
@@ -63,7 +65,7 @@ def render_comparison(cmp: Comparison, console: Console) -> None:
 
 
 def compare_command(run_a: str, run_b: str, store_path: str | None, as_json: bool) -> int:
-    store = _open_store(store_path)
+    store = open_store(store_path)
     try:
         try:
             cmp = compare_runs(store, run_a, run_b)
@@ -76,3 +78,14 @@ def compare_command(run_a: str, run_b: str, store_path: str | None, as_json: boo
     else:
         render_comparison(cmp, Console())
     return EXIT_OK
+
+
+@click.command("compare")
+@click.argument("run_a")
+@click.argument("run_b")
+@store_option
+@json_option
+def compare_cmd(run_a: str, run_b: str, store: str | None, as_json: bool) -> None:
+    """Compare two runs on the same samples: Wilson intervals and the exact McNemar test."""
+
+    sys.exit(compare_command(run_a, run_b, store, as_json))

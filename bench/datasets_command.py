@@ -13,13 +13,11 @@ from typing import Any
 
 import click
 
+from .common import EXIT_USAGE, BenchError
 from .options import json_option, option
 
 
 def _usage_error(message: str) -> click.ClickException:
-    # imported here: bench.cli imports this module while it is being built
-    from .cli import EXIT_USAGE, BenchError
-
     return BenchError(message, EXIT_USAGE)
 
 

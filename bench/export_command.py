@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import orjson
 from policybench.service.errors import StoreError
 
-from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .options import option, store_option
 
 COLUMNS = (
     "run_id",
@@ -132,7 +135,7 @@ def _write_parquet(run_id: str, records: Iterator[dict[str, Any]], tmp: Path) ->
 
 
 def export_command(run: str, fmt: str, output: str, store_path: str | None) -> int:
-    store = _open_store(store_path)
+    store = open_store(store_path)
     target = Path(output)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -158,3 +161,21 @@ def export_command(run: str, fmt: str, output: str, store_path: str | None) -> i
 
     click.echo(f"{n} records of run {row.run_id} written to {target} ({fmt})", err=True)
     return EXIT_OK
+
+
+@click.command("export")
+@click.argument("run")
+@option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: stored records as they are; csv/parquet: flat columns (parquet needs pyarrow).",
+)
+@option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@store_option
+def export_cmd(run: str, fmt: str, output: str, store: str | None) -> None:
+    """Export a run's per-sample records, one row per sample with its sample_id."""
+
+    sys.exit(export_command(run, fmt, output, store))

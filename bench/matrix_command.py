@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +25,9 @@ from policybench.service.observer import Observers
 from policybench.service.runner import Prepared, Run, prepare
 from policybench.service.store import Store
 
-from .cli import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, _stderr_console
+from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, stderr_console
 from .interrupts import graceful_interrupts
+from .options import json_option, option, store_option
 
 
 @dataclass(slots=True)
@@ -114,17 +116,17 @@ class MatrixRunner:
 
 
 def matrix_command(opts: dict[str, Any]) -> int:
-    from .cli import _open_store
+    from .common import open_store
     from .report.data import grid_from_plan
     from .report.terminal import render_grid
 
-    console = _stderr_console()
+    console = stderr_console()
     try:
         spec = load_matrix(opts["file"], force_sim=opts["sim"])
         cells = prepare_cells(spec)
     except InputError as exc:
         raise BenchError(str(exc), EXIT_USAGE) from exc
-    store = _open_store(opts["store"])
+    store = open_store(opts["store"])
     try:
         api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
         observer_factory = None
@@ -204,3 +206,21 @@ async def _run_with_signals(
     message = "finishing requests in flight, then stopping the matrix"
     with graceful_interrupts(runner.request_stop, message, console):
         return await runner.run(cells)
+
+
+@click.command("matrix")
+@click.argument("file", type=click.Path(dir_okay=False))
+@option("--sim", is_flag=True, help="Run every cell against the simulated server.")
+@option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the server's API key (never stored).",
+)
+@option("--no-progress", is_flag=True, help="No progress bar.")
+@store_option
+@json_option
+def matrix_cmd(**opts: Any) -> None:
+    """Run a grid of runs (models x policies x strategies x datasets) from a TOML file."""
+
+    sys.exit(matrix_command(opts))

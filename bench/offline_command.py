@@ -7,10 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import orjson
 from policybench.service.config import build_run_config
 from policybench.service.errors import InputError
 from policybench.service.runner import Prepared, Run, prepare
+
+from .options import json_option, request_options, store_option
 
 _KEYS = (
     "dataset",
@@ -26,7 +29,7 @@ _KEYS = (
 
 
 def _prepared(opts: dict[str, Any], backend: str) -> Prepared:
-    from .cli import EXIT_USAGE, BenchError
+    from .common import EXIT_USAGE, BenchError
 
     values = {k: opts[k] for k in _KEYS}
     values["backend"] = backend
@@ -56,7 +59,7 @@ def import_batch_command(opts: dict[str, Any]) -> int:
     from policybench.service.errors import DatasetError
     from policybench.service.offline import OfflineAnswers
 
-    from .cli import EXIT_USAGE, BenchError, _open_store
+    from .common import EXIT_USAGE, BenchError, open_store
     from .render import render_summary
 
     prepared = _prepared(opts, "offline-batch")
@@ -64,7 +67,7 @@ def import_batch_command(opts: dict[str, Any]) -> int:
         answers = OfflineAnswers(prepared, Path(opts["results"]))
     except DatasetError as exc:
         raise BenchError(str(exc), EXIT_USAGE) from exc
-    store = _open_store(opts["store"])
+    store = open_store(opts["store"])
     try:
         result = asyncio.run(Run(prepared, store, client=answers).execute())
     finally:
@@ -81,3 +84,29 @@ def import_batch_command(opts: dict[str, Any]) -> int:
 
         render_summary(result.summary, Console())
     return 0
+
+
+@click.command("export-batch")
+@request_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Batch input file to write (JSONL).",
+)
+def export_batch_cmd(**opts: Any) -> None:
+    """Write a run's requests as an OpenAI Batch / `vllm run-batch` input file."""
+
+    sys.exit(export_batch_command(opts))
+
+
+@click.command("import-batch")
+@click.argument("results", type=click.Path(dir_okay=False))
+@request_options
+@store_option
+@json_option
+def import_batch_cmd(**opts: Any) -> None:
+    """Score a `vllm run-batch` / OpenAI Batch output file into a stored run (same options as export-batch)."""
+
+    sys.exit(import_batch_command(opts))

@@ -14,10 +14,12 @@ import sys
 from collections import Counter
 from typing import IO, Any
 
+import click
 import orjson
 from policybench.service.parsers import FORMATS, ParseContext, Verdict, parse
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError
+from .common import EXIT_OK, EXIT_USAGE, BenchError
+from .options import option
 
 
 def _context(categories: str, target: str | None) -> ParseContext:
@@ -80,3 +82,50 @@ def parse_command(opts: dict[str, Any]) -> int:
     parts = ", ".join(f"{k} {counts[k]}" for k in ("safe", "violation", "failure"))
     sys.stderr.write(f"{total} answers: {parts}\n")
     return EXIT_OK
+
+
+class _ParseCommand(click.Command):
+    """Lists the parse formats in its help, importing them only when help is shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from policybench.service.parsers import DESCRIPTIONS
+
+        with formatter.section("Formats"):
+            formatter.write_dl(list(DESCRIPTIONS.items()))
+
+
+@click.command("parse", cls=_ParseCommand)
+@option(
+    "--format",
+    "fmt",
+    required=True,
+    metavar="FORMAT",
+    help="Output format of the raw answers (listed below).",
+)
+@option(
+    "--field",
+    default="content",
+    show_default=True,
+    help="Field of each input object that holds the answer text.",
+)
+@option(
+    "--categories",
+    default="hate_speech,violence,self_harm,sexual_minors,harassment,illegal",
+    show_default=True,
+    help="Comma-separated category ids the answers may name.",
+)
+@option(
+    "--target",
+    default=None,
+    metavar="CATEGORY",
+    help="Answers are to a one-policy prompt about this category (as in gauntlet).",
+)
+def parse_cmd(**opts: Any) -> None:
+    """Parse raw model answers: JSON lines on stdin, one JSON verdict per line on stdout.
+
+    Each input line is a JSON object with the answer in --field (and optionally `id` and
+    `finish_reason`); each output line has that `id`, `ok`, and the violated
+    `categories` or the failure `reason`.  Counts per outcome go to stderr.
+    """
+
+    sys.exit(parse_command(opts))

@@ -8,12 +8,15 @@ PNG files beside it (``OUT-STEM-<chart>.png``); the HTML page embeds them as wel
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
+import click
 from policybench.service.errors import InputError, StoreError
 
-from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .options import option, store_option
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -38,7 +41,7 @@ def _chart_files(out: Path, charts: dict[str, bytes]) -> dict[str, str]:
 def report_command(opts: dict[str, Any]) -> int:
     from .report.data import collect, grid_from_matrix
 
-    store = _open_store(opts["store"])
+    store = open_store(opts["store"])
     try:
         grid = None
         title = opts["title"]
@@ -98,3 +101,23 @@ def report_command(opts: dict[str, Any]) -> int:
 
     click.echo(f"report written to {path} ({len(data.runs)} runs)", err=True)
     return EXIT_OK
+
+
+@click.command("report")
+@click.argument("runs", nargs=-1)
+@option("--matrix", type=click.Path(dir_okay=False), default=None, help="Report a matrix file.")
+@option("--sim", is_flag=True, help="With --matrix: the simulated variant of the matrix.")
+@option(
+    "--format",
+    type=click.Choice(["terminal", "markdown", "html"]),
+    default="terminal",
+    show_default=True,
+    help="terminal tables, a markdown experiment log, or an HTML page with charts.",
+)
+@option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File to write.")
+@option("--title", default=None, help="Report title.")
+@store_option
+def report_cmd(**opts: Any) -> None:
+    """Report stored runs (all of them by default) or a matrix; never re-runs anything."""
+
+    sys.exit(report_command(opts))

@@ -10,11 +10,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import click
 import orjson
 from policybench.service.errors import InputError, StoreError
 from policybench.service.rescoring import RescoreResult, rescore
 
-from .cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, _open_store, _stderr_console
+from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store, stderr_console
+from .options import json_option, option, store_option
 
 _HEADLINES = ("multi_policy_accuracy", "binary_accuracy")
 
@@ -59,7 +61,7 @@ def _describe(result: RescoreResult) -> str:
 
 
 def rescore_command(run: str, output_format: str | None, store: str | None, json_out: bool) -> int:
-    db = _open_store(store)
+    db = open_store(store)
     try:
         try:
             result = rescore(db, run, output_format)
@@ -70,7 +72,7 @@ def rescore_command(run: str, output_format: str | None, store: str | None, json
             raise BenchError(str(exc), code) from exc
     finally:
         db.close()
-    console = _stderr_console()
+    console = stderr_console()
     if json_out:
         console.print(_describe(result), highlight=False, soft_wrap=True)
         sys.stdout.write(orjson.dumps(as_json(result)).decode() + "\n")
@@ -82,3 +84,23 @@ def rescore_command(run: str, output_format: str | None, store: str | None, json
     render_summary(result.summary, Console())
     Console().print(_describe(result), highlight=False, soft_wrap=True)
     return EXIT_OK
+
+
+@click.command("rescore")
+@click.argument("run")
+@option(
+    "--output-format",
+    default=None,
+    metavar="FORMAT",
+    help="Re-parse in this format instead of the run's (see `bench parse --help`).",
+)
+@store_option
+@json_option
+def rescore_cmd(run: str, output_format: str | None, store: str | None, as_json: bool) -> None:
+    """Re-parse a stored run's raw answers with today's parsers; no request is sent.
+
+    The new verdicts and summary are stored beside the run's own (which stay as they
+    were) and the summary is printed, with what changed.
+    """
+
+    sys.exit(rescore_command(run, output_format, store, as_json))

@@ -21,57 +21,24 @@ import click
 import orjson
 from policybench.service.config import RunConfig, build_run_config
 from policybench.service.errors import InputError, PolicybenchError, RunError, StoreError
+from policybench.service.option_meta import operational_fields
 from policybench.service.runner import Prepared, Run, RunResult, prepare
 
-from .cli import (
+from .common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     BenchError,
-    _open_store,
-    _stderr_console,
+    open_store,
+    stderr_console,
 )
+from .config_options import config_options, config_values, given_on_command_line
 from .interrupts import graceful_interrupts
+from .options import json_option, option, store_option
 
-_CONFIG_KEYS = (
-    "dataset",
-    "policies",
-    "strategy",
-    "model",
-    "base_url",
-    "concurrency",
-    "max_concurrency",
-    "endpoints",
-    "rate",
-    "stream",
-    "batch_size",
-    "batch_endpoint",
-    "chat_template",
-    "max_tokens",
-    "temperature",
-    "reasoning_effort",
-    "chain_of_thought",
-    "timeout",
-    "max_attempts",
-    "grace_period",
-    "limit",
-    "max_error_rate",
-    "ensemble_members",
-    "vote",
-    "output_format",
-)
 #: Options a resumed run may change: how it runs, not what it measures.
-_RESUMABLE_OVERRIDES = (
-    "base_url",
-    "endpoints",
-    "concurrency",
-    "max_concurrency",
-    "timeout",
-    "max_attempts",
-    "grace_period",
-    "max_error_rate",
-)
+_RESUMABLE_OVERRIDES = operational_fields(RunConfig)
 
 
 def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
@@ -105,11 +72,8 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
     if not opts["resume"] and not opts["dataset"]:
         raise BenchError("--dataset: required (unless --resume RUN)", EXIT_USAGE)
     urls = list(opts["base_urls"])
-    opts = {**opts, "base_url": urls[0], "endpoints": tuple(urls[1:])}
-    values = {k: opts[k] for k in _CONFIG_KEYS}
-    values["ensemble_members"] = tuple(
-        m.strip() for m in (opts["ensemble_members"] or "").split(",") if m.strip()
-    )
+    values = config_values(RunConfig, opts)
+    values["base_url"], values["endpoints"] = urls[0], tuple(urls[1:])
     if opts["resume"]:
         try:
             row = store.get_run(opts["resume"])
@@ -119,8 +83,7 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
         ctx = click.get_current_context()
         for key in _RESUMABLE_OVERRIDES:
             param = "base_urls" if key in ("base_url", "endpoints") else key
-            source = ctx.get_parameter_source(param)
-            if source not in (None, click.core.ParameterSource.DEFAULT):
+            if given_on_command_line(ctx, param):
                 stored[key] = values[key]
         values = stored
     elif opts["sim"]:
@@ -130,8 +93,8 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
 
 
 def run_command(opts: dict[str, Any]) -> int:
-    console = _stderr_console()
-    store = _open_store(opts["store"])
+    console = stderr_console()
+    store = open_store(opts["store"])
     try:
         try:
             config = _build_config(opts, store)
@@ -276,3 +239,113 @@ async def _run_async(
                     _report(RunResult(run.run_id, "cancelled", summary), opts, console)
                     return None
                 raise
+
+
+@click.command("run")
+@config_options(RunConfig)
+@option(
+    "--base-url",
+    "base_urls",
+    multiple=True,
+    default=("http://localhost:8000/v1",),
+    show_default=True,
+    help="OpenAI-compatible base URL (vLLM, Ollama http://localhost:11434/v1, ...). Repeat for several servers: each request goes to the least loaded.",
+)
+@option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the server's API key (never stored).",
+)
+@option(
+    "--resume",
+    "resume",
+    default=None,
+    metavar="RUN",
+    help="Continue an interrupted run: only samples without a record are sent.",
+)
+@option(
+    "--sim", is_flag=True, help="Start the built-in simulated server in-process and run against it."
+)
+@option(
+    "--sim-error-rate",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Simulated server: share of wrong answers (seeded).",
+)
+@option(
+    "--sim-seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Simulated server: seed of its errors.",
+)
+@option(
+    "--sim-time-scale",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Simulated server: multiply every model latency (1 = the profile's real speed, "
+    "0 = as fast as possible).",
+)
+@option(
+    "--sim-max-num-seqs",
+    type=int,
+    default=None,
+    help="Simulated server: requests served at once (default: the profile's).",
+)
+@option(
+    "--sim-profile",
+    default="gpt-oss-safeguard-20b-h100",
+    show_default=True,
+    help="Simulated server: performance profile (name or .toml file; `bench sim --list-profiles`).",
+)
+@option(
+    "--sim-independent-models",
+    is_flag=True,
+    help="Simulated server: each model name errs on its own draws (so ensembles have something to vote on).",
+)
+@option(
+    "--sim-style",
+    default="auto",
+    show_default=True,
+    help="Simulated server: answer style (auto = by model name, then the prompt's format).",
+)
+@option(
+    "--sim-fault",
+    "sim_faults",
+    multiple=True,
+    metavar="KIND=RATE",
+    help="Simulated server: inject a fault (500|503|429|400|slow|hang|drop|malformed|empty), repeatable.",
+)
+@option("--no-progress", is_flag=True, help="No progress bar.")
+@option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus /metrics on this port during the run (0 = any free port).",
+)
+@option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address /metrics binds to (loopback by default; 0.0.0.0 in a container).",
+)
+@option(
+    "--metrics-linger",
+    type=click.FloatRange(min=0),
+    default=15.0,
+    show_default=True,
+    help="Seconds /metrics keeps serving after the run, so the last scrape sees final values.",
+)
+@store_option
+@json_option
+def run_cmd(**opts: Any) -> None:
+    """Run a benchmark: classify every sample of a dataset and score it.
+
+    \f
+    Every option of RunConfig (service/config.py) is generated from its field; the
+    options declared here are the ones that are not part of a run's config.
+    """
+    sys.exit(run_command(opts))

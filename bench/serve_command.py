@@ -15,16 +15,19 @@ import dataclasses
 import logging
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import click
 from policybench.service.api import ServiceConfig, serve
+from policybench.service.api.settings import normalise_url
 from policybench.service.errors import ConfigError
 from policybench.service.runner import Prepared
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .options import option, store_option
 from .sim import serve_in_background, sim_config_from_settings
 
 
@@ -54,6 +57,9 @@ def build_settings(opts: dict[str, Any]) -> ServiceConfig:
         max_body_bytes=opts["max_body_bytes"],
         grace_period=opts["grace_period"],
         api_key=api_key or None,
+        upstreams=tuple(normalise_url(u) or u for u in opts["upstream"]),
+        header_timeout=opts["header_timeout"],
+        max_connections=opts["max_connections"],
         sim_backend=sim_backend,
     )
     try:
@@ -65,9 +71,11 @@ def build_settings(opts: dict[str, Any]) -> ServiceConfig:
 def serve_command(opts: dict[str, Any]) -> int:
     settings = build_settings(opts)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    store = _open_store(opts["store"])
+    store = open_store(opts["store"])
     try:
         asyncio.run(_serve(settings, store))
+    except ConfigError as exc:  # cannot listen on --host/--port
+        raise BenchError(f"--{exc.field}: {exc.problem}", EXIT_USAGE) from exc
     finally:
         store.close()
     return EXIT_OK
@@ -90,3 +98,92 @@ async def _serve(settings: ServiceConfig, store: Any) -> None:
         click.echo(url)  # stdout: machine-readable, one line
         await stop.wait()
         click.echo("stopping: no new jobs; running jobs get the grace period", err=True)
+
+
+@click.command("serve")
+@option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (loopback by default; any other needs a token).",
+)
+@option("--port", type=int, default=8080, show_default=True, help="Port (0 = any free port).")
+@option(
+    "--token-env",
+    default="POLICYBENCH_SERVICE_TOKEN",
+    show_default=True,
+    help="Environment variable holding the bearer token clients must send.",
+)
+@option(
+    "--max-jobs",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Runs executed at once; the rest wait in submission order.",
+)
+@option(
+    "--max-inflight-per-endpoint",
+    type=int,
+    default=64,
+    show_default=True,
+    help="Requests in flight per upstream server, all runs together.",
+)
+@option(
+    "--dataset-root",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Folder submitted dataset paths must lie in (repeatable).",
+)
+@option(
+    "--policy-root",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Folder submitted policy folders must lie in (repeatable).",
+)
+@option(
+    "--max-body-bytes",
+    type=int,
+    default=256 * 1024,
+    show_default=True,
+    help="Largest request body accepted (413 above).",
+)
+@option(
+    "--grace-period",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds running jobs get to stop at a checkpoint on SIGTERM.",
+)
+@option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the upstream servers' API key (never stored or shown).",
+)
+@option(
+    "--upstream",
+    multiple=True,
+    metavar="URL",
+    help="A model server jobs may use (repeatable); the API key is only ever sent to these, "
+    "and a job without --base-url goes to the first. Required when an API key is set.",
+)
+@option(
+    "--header-timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's headers (slow and half-open "
+    "connections are closed).",
+)
+@option(
+    "--max-connections",
+    type=click.IntRange(8, 1_000_000),
+    default=1024,
+    show_default=True,
+    help="Client connections held at most; at the cap the oldest idle ones are closed.",
+)
+@store_option
+def serve_cmd(**opts: Any) -> None:
+    """Run the batch service: an HTTP API that queues, runs and reports benchmark jobs."""
+
+    sys.exit(serve_command(opts))

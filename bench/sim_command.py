@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from typing import Any
 
 import click
 from policybench.service.datasets import resolve
 from policybench.service.errors import InputError
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError
+from .common import EXIT_OK, EXIT_USAGE, BenchError
+from .options import option
 from .sim import (
     FaultSpecError,
     ProfileError,
@@ -95,3 +97,100 @@ async def _serve(config: SimConfig, host: str, port: int) -> None:
             err=True,
         )
         await stop.wait()
+
+
+@click.command("sim")
+@option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default)."
+)
+@option("--port", type=int, default=8000, show_default=True, help="Port (0 = any free port).")
+@option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    help="Dataset(s) whose gold labels the simulated model knows (repeatable).",
+)
+@option("--model", default=None, help="Model name it serves (default: the profile's).")
+@option(
+    "--profile",
+    default="gpt-oss-safeguard-20b-h100",
+    show_default=True,
+    help="Performance profile: a shipped name or a .toml file.",
+)
+@option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
+@option(
+    "--error-rate",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Share of wrong answers (seeded).",
+)
+@option("--seed", type=int, default=0, show_default=True, help="Seed of its errors and faults.")
+@option(
+    "--max-num-seqs", type=int, default=None, help="Sequences run at once (default: the profile's)."
+)
+@option(
+    "--time-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Multiply every latency (0 = answer at once: the zero-latency mode).",
+)
+@option(
+    "--prefix-caching/--no-prefix-caching",
+    default=None,
+    help="Prefix caching (default: the profile's, on as in vLLM).",
+)
+@option(
+    "--independent-models",
+    is_flag=True,
+    help="Each model name errs on its own draws (default: all models make the same mistakes).",
+)
+@option(
+    "--style",
+    default="auto",
+    show_default=True,
+    help="Answer style: auto (by model name, then the prompt's format), json, json-fenced, binary, "
+    "violation-safe, valid-invalid, llamaguard, wildguard, guardreasoner, shieldgemma, qwen3guard, ...",
+)
+@option(
+    "--reasoning-field",
+    type=click.Choice(["reasoning", "reasoning_content", "both", "none"]),
+    default=None,
+    help="Where reasoning goes: vLLM >= 0.16 and Ollama `reasoning`, <= 0.11.0 `reasoning_content`, "
+    "0.11.1-0.15 both (default: the profile's).",
+)
+@option("--refusal-rate", type=float, default=0.0, show_default=True, help="Share of refusals.")
+@option("--empty-rate", type=float, default=0.0, show_default=True, help="Share of empty answers.")
+@option(
+    "--truncate-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of answers cut off by the token limit.",
+)
+@option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="KIND=RATE",
+    help="Inject a fault (500|503|429|400|slow|hang|drop|malformed|empty), repeatable.",
+)
+@option(
+    "--fault-retry-after",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Retry-After seconds of the 429 fault.",
+)
+@option(
+    "--fault-slow-seconds",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Delay of the slow fault (wall seconds).",
+)
+def sim_cmd(**opts: Any) -> None:
+    """Serve the simulated OpenAI-compatible guard model (no GPU needed)."""
+
+    sys.exit(sim_command(opts))

@@ -7,12 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import orjson
 from policybench.service.config import build_run_config
 from policybench.service.errors import InputError
 from policybench.service.runner import prepare
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError
+from .common import EXIT_OK, EXIT_USAGE, BenchError
+from .options import json_option, option, store_option
 from .sweep import steps_as_dicts, sweep, write_csv, write_png
 
 
@@ -82,3 +84,57 @@ def sweep_command(opts: dict[str, Any]) -> int:
     written = [str(out_dir / "sweep.csv")] + ([str(out_dir / "sweep.png")] if png else [])
     print("wrote " + ", ".join(written), file=sys.stderr)
     return EXIT_OK
+
+
+@click.command("sweep")
+@option("--dataset", default="balanced", show_default=True, help="Dataset file or shipped name.")
+@option("--policies", default="minimal", show_default=True, help="Policy set.")
+@option(
+    "--strategy",
+    type=click.Choice(["multi", "gauntlet"]),
+    default="multi",
+    show_default=True,
+    help="Strategy.",
+)
+@option("--model", default="openai/gpt-oss-safeguard-20b", show_default=True, help="Model name.")
+@option(
+    "--base-url", default="http://localhost:8000/v1", show_default=True, help="Server base URL."
+)
+@option("--max-tokens", type=int, default=2048, show_default=True, help="max_tokens per request.")
+@option(
+    "--levels",
+    default=None,
+    help="Comma-separated concurrencies (default: 1, 2, 4, ... until throughput stops rising).",
+)
+@option(
+    "--max-level",
+    type=int,
+    default=1024,
+    show_default=True,
+    help="Highest concurrency when doubling.",
+)
+@option("--samples", type=int, default=None, help="Samples per step (default: the whole dataset).")
+@option("--sim", is_flag=True, help="Sweep the in-process simulated server.")
+@option(
+    "--sim-time-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Simulated server: latency multiplier.",
+)
+@option(
+    "--sim-max-num-seqs",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Simulated server: requests served at once.",
+)
+@option(
+    "--out-dir", default="sweep-out", show_default=True, help="Where sweep.csv and sweep.png go."
+)
+@store_option
+@json_option
+def sweep_cmd(**opts: Any) -> None:
+    """Throughput and latency at each concurrency; marks the knee; writes CSV and PNG."""
+
+    sys.exit(sweep_command(opts))

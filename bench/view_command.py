@@ -12,13 +12,15 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from typing import Any
 
 import click
 from policybench.service.api import ServiceConfig
 from policybench.service.errors import ConfigError
 
-from .cli import EXIT_OK, EXIT_USAGE, BenchError, _open_store
+from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .options import option, store_option
 
 
 def build_settings(opts: dict[str, Any]) -> ServiceConfig:
@@ -32,7 +34,7 @@ def build_settings(opts: dict[str, Any]) -> ServiceConfig:
 
 def view_command(opts: dict[str, Any]) -> int:
     settings = build_settings(opts)
-    store = _open_store(opts["store"])
+    store = open_store(opts["store"])
     try:
         asyncio.run(_view(settings, store))
     finally:
@@ -56,3 +58,23 @@ async def _view(settings: ServiceConfig, store: Any) -> None:
         )
         click.echo(f"{url}/ui/")  # stdout: machine-readable, one line
         await stop.wait()
+
+
+@click.command("view")
+@option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (loopback by default; any other needs a token).",
+)
+@option("--port", type=int, default=8090, show_default=True, help="Port (0 = any free port).")
+@option(
+    "--token-env",
+    default="POLICYBENCH_SERVICE_TOKEN",
+    show_default=True,
+    help="Environment variable holding the token a browser signs in with.",
+)
+@store_option
+def view_cmd(**opts: Any) -> None:
+    """Web viewer over the run store: runs, samples, one sample, compare; live runs update."""
+    sys.exit(view_command(opts))

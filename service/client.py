@@ -20,6 +20,7 @@ import orjson
 
 from .client_types import Completion
 from .errors import BadResponse, HTTPStatusError, RequestTimeout, TransportError
+from .redaction import redact
 from .retry import parse_retry_after
 from .streaming import StreamAccumulator
 
@@ -151,7 +152,7 @@ class ChatClient:
             async with self._session.post(url, data=data) as resp:
                 raw = await resp.read()
                 if resp.status >= 400 or resp.status < 200:
-                    raise _status_error(resp, raw)
+                    raise _status_error(resp, raw, self.settings.api_key)
         return raw, time.perf_counter() - started
 
     async def _stream(self, data: bytes) -> Completion:
@@ -160,7 +161,7 @@ class ChatClient:
         with self._mapped_errors():
             async with self._session.post(self._url, data=data) as resp:
                 if resp.status >= 400 or resp.status < 200:
-                    raise _status_error(resp, await resp.read())
+                    raise _status_error(resp, await resp.read(), self.settings.api_key)
                 answer = StreamAccumulator(started)
                 async for line in resp.content:
                     answer.feed(line)
@@ -181,10 +182,11 @@ class ChatClient:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _status_error(resp: aiohttp.ClientResponse, raw: bytes) -> HTTPStatusError:
+def _status_error(resp: aiohttp.ClientResponse, raw: bytes, api_key: str | None) -> HTTPStatusError:
+    """The error for a non-2xx answer, its body scrubbed of the key (servers echo it)."""
     return HTTPStatusError(
         resp.status,
-        raw.decode("utf-8", "replace"),
+        redact(raw.decode("utf-8", "replace"), api_key),
         headers=resp.headers,
         retry_after=parse_retry_after(resp.headers.get("Retry-After")),
     )

@@ -8,8 +8,9 @@ is not part of the config (configs are stored); it travels separately as a secre
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,52 +22,127 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .option_meta import Option
 
 
 class RunConfig(BaseModel):
-    """Everything that defines a run (and is stored with it)."""
+    """Everything that defines a run (and is stored with it).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Each field is a ``bench run`` option, a service submission key and an OpenAPI
+    property at once: its type, default and ``description`` (the option's help) are the
+    one declaration.  To add an option, add a field here; ``Annotated[T, Option(...)]``
+    (service/option_meta.py) only when it needs another flag name, a metavar, a
+    comma-separated tuple, or is operational.  Then regenerate the OpenAPI document
+    (``python -m policybench.service.api.schema --write``).  See docs/architecture.md.
+    """
 
-    dataset: str = Field(description="dataset file, or the name of a shipped set")
-    policies: str = Field("minimal", description="minimal|medium|verbose or a policy folder")
-    strategy: Literal["multi", "gauntlet", "ensemble"] = "multi"
-    ensemble_members: tuple[str, ...] = Field(
-        (),
-        validate_default=True,
-        description="ensemble: STRATEGY[+cot][+low|medium|high][@MODEL] per member",
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    dataset: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Dataset file (.jsonl or the seed's .json) or a shipped name (balanced); "
+        "required unless --resume (which reuses the run's own).",
     )
-    vote: Literal["majority", "any", "all"] = Field("majority", description="ensemble vote")
-    output_format: str | None = Field(
-        None, description="parse every answer in this format (else each policy's `output:`)"
+    policies: str = Field(
+        "minimal", description="minimal|medium|verbose, or a policy folder (DIR or DIR@verbosity)."
     )
-    model: str = "openai/gpt-oss-safeguard-20b"
-    base_url: str = "http://localhost:8000/v1"
-    concurrency: int | Literal["auto"] = Field(
-        32, description="requests in flight, or 'auto' for an adaptive limit"
+    strategy: Literal["multi", "gauntlet", "ensemble"] = Field(
+        "multi",
+        description="multi: all policies in one request; gauntlet: one request per policy, "
+        "concurrently; ensemble: several members vote (see --ensemble-members).",
     )
-    max_concurrency: int = Field(1024, ge=1, le=8192, description="upper bound for 'auto'")
-    endpoints: tuple[str, ...] = Field(
-        (), description="more base URLs, load-balanced with base_url"
+    ensemble_members: Annotated[tuple[str, ...], Option(metavar="M1,M2,...", separator=",")] = (
+        Field(
+            (),
+            validate_default=True,
+            description="Ensemble members, each STRATEGY[+cot][+low|+medium|+high][@MODEL], "
+            "e.g. 'multi,gauntlet' or 'multi@llama-guard3,multi@gpt-oss:20b'.",
+        )
     )
-    batch_size: int = Field(1, ge=1, le=1024, description="conversations per HTTP request")
-    batch_endpoint: Literal["auto", "chat-batch", "completions"] = "auto"
-    chat_template: str = Field("harmony", description="template for the completions batch route")
-    rate: float | None = Field(None, gt=0, description="Poisson arrivals: samples per second")
-    stream: bool = Field(False, description="stream answers (SSE) to measure time to first token")
-    max_tokens: int | None = Field(2048, ge=1)
-    temperature: float | None = Field(0.0, ge=0.0, le=2.0)
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
-    chain_of_thought: bool = False
-    timeout: float = Field(120.0, gt=0, description="seconds per request attempt")
-    max_attempts: int = Field(4, ge=1, le=20)
-    grace_period: float = Field(30.0, ge=0, description="seconds in-flight requests get on Ctrl-C")
-    limit: int | None = Field(None, ge=1, description="only the first N samples")
-    max_error_rate: float | None = Field(
-        None, gt=0, le=1, description="abort when this share of samples has failed"
+    vote: Literal["majority", "any", "all"] = Field(
+        "majority", description="How ensemble members' verdicts combine, per category."
     )
-    backend: str = Field("server", description="'simulated' or 'server'")
-    sim: dict[str, Any] | None = Field(None, description="simulator settings, when simulated")
+    output_format: Annotated[str | None, Option(metavar="FORMAT")] = Field(
+        None,
+        description="Parse every answer in this format (see `bench parse --help`); "
+        "default: each policy's `output:` front matter, else json.",
+    )
+    model: str = Field("openai/gpt-oss-safeguard-20b", description="Model name sent to the server.")
+    # one repeatable --base-url fills base_url and endpoints (declared in run_command.py)
+    base_url: Annotated[str, Option(cli=False, operational=True)] = Field(
+        "http://localhost:8000/v1", description="OpenAI-compatible base URL."
+    )
+    concurrency: Annotated[
+        Annotated[int, Field(ge=1, le=8192)] | Literal["auto"], Option(operational=True)
+    ] = Field(
+        32,
+        description="Requests in flight, or 'auto' for an adaptive limit that settles near "
+        "the server's knee.",
+    )
+    max_concurrency: Annotated[int, Option(operational=True)] = Field(
+        1024, ge=1, le=8192, description="Upper bound for --concurrency auto."
+    )
+    endpoints: Annotated[tuple[str, ...], Option(cli=False, operational=True)] = Field(
+        (), description="More base URLs, load-balanced with base_url."
+    )
+    stream: bool = Field(
+        False, description="Stream answers (SSE) to measure the time to the first token (TTFT)."
+    )
+    rate: float | None = Field(
+        None,
+        gt=0,
+        le=1_000_000,
+        description="Poisson arrivals at this many samples per second (latency under a given "
+        "load); --concurrency still caps requests in flight.",
+    )
+    batch_size: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="Conversations per HTTP request (vLLM: /chat/completions/batch, else "
+        "/completions with a prompt list).",
+    )
+    batch_endpoint: Literal["auto", "chat-batch", "completions"] = Field(
+        "auto", description="Which batch route to use; auto tries chat-batch and falls back."
+    )
+    chat_template: str = Field(
+        "harmony",
+        description="Chat template for the completions route: harmony, generic, or a template "
+        "file.",
+    )
+    max_tokens: int | None = Field(
+        2048, ge=1, le=1_000_000, description="max_tokens per request (reasoning models need room)."
+    )
+    temperature: float | None = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    reasoning_effort: Literal["low", "medium", "high"] | None = Field(
+        None, description="reasoning_effort sent to the server."
+    )
+    chain_of_thought: bool = Field(
+        False, description="Ask the model to reason step by step before answering."
+    )
+    timeout: Annotated[float, Option(operational=True)] = Field(
+        120.0, gt=0, le=86_400, description="Seconds per request attempt."
+    )
+    max_attempts: Annotated[int, Option(operational=True)] = Field(
+        4,
+        ge=1,
+        le=20,
+        description="Attempts per request (retries on 429, 5xx, timeouts, dropped connections).",
+    )
+    grace_period: Annotated[float, Option(operational=True)] = Field(
+        30.0, ge=0, le=3600, description="Seconds in-flight requests get to finish after Ctrl-C."
+    )
+    limit: int | None = Field(None, ge=1, le=10**12, description="Only the first N samples.")
+    max_error_rate: Annotated[float | None, Option(operational=True)] = Field(
+        None, gt=0, le=1, description="Abort when more than this share of samples failed (0-1)."
+    )
+    backend: Annotated[str, Option(cli=False, api=False)] = Field(
+        "server", description="'simulated' or 'server'"
+    )
+    sim: Annotated[dict[str, Any] | None, Option(cli=False, api=False)] = Field(
+        None, description="simulator settings, when simulated"
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -80,10 +156,12 @@ class RunConfig(BaseModel):
     def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(cls._url(v) for v in value)
 
-    @field_validator("concurrency")
+    @field_validator("concurrency", mode="before")
     @classmethod
-    def _concurrency(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and not 1 <= value <= 8192:
+    def _concurrency(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.mode == "python" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)  # from the command line or an environment variable
+        if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= 8192:
             raise ValueError("must be between 1 and 8192, or 'auto'")
         return value
 
@@ -111,9 +189,17 @@ class RunConfig(BaseModel):
         return self
 
 
-def build_run_config(values: dict[str, Any], source: str | None = None) -> RunConfig:
-    """Validate ``values`` into a :class:`RunConfig`; :class:`ConfigError` names the field."""
+def build_run_config(
+    values: dict[str, Any], source: str | None = None, *, strict: bool = False
+) -> RunConfig:
+    """Validate ``values`` into a :class:`RunConfig`; :class:`ConfigError` names the field.
+
+    ``strict``: the values are JSON (a service submission) and must have the documented
+    types exactly (no ``false`` for a number, no ``"5"`` for an integer).
+    """
     try:
+        if strict:
+            return RunConfig.model_validate_json(orjson.dumps(values), strict=True)
         return RunConfig.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]

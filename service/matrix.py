@@ -24,20 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import RunConfig
 from .errors import ConfigError
+from .option_meta import operational_fields
 from .store import RunRow, Store
 
 #: Settings that change how a run goes, not what it measures (as ``bench run --resume``).
-OPERATIONAL = frozenset(
-    {
-        "base_url",
-        "concurrency",
-        "max_concurrency",
-        "timeout",
-        "max_attempts",
-        "grace_period",
-        "max_error_rate",
-    }
-)
+OPERATIONAL = operational_fields(RunConfig)
 #: Simulator settings that change only its speed.
 SIM_OPERATIONAL = frozenset({"time_scale", "max_num_seqs"})
 _AXES = ("models", "policies", "strategies", "datasets")

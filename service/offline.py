@@ -23,6 +23,7 @@ from .client import Completion, decode_completion, request_fields
 from .datasets import iter_samples
 from .errors import DatasetError, HTTPStatusError, RequestError
 from .prompts import user_content
+from .redaction import redact
 from .runner import Prepared
 
 BATCH_URL = "/v1/chat/completions"
@@ -137,7 +138,7 @@ class OfflineAnswers:
         if error is not None or body is None:
             raise _Missing(error or "no body", status)
         if status is not None and not 200 <= status < 300:
-            raise HTTPStatusError(status, body.decode("utf-8", "replace"))
+            raise HTTPStatusError(status, redact(body.decode("utf-8", "replace")))
         return decode_completion(body, 0.0)
 
 

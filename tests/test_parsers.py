@@ -82,7 +82,7 @@ VERDICTS = [
         "wildguard",
         VIOLENCE,
         "Harmful request: yes\nResponse refusal: yes\nHarmful response: no",
-        SAFE,
+        V,
     ),
     (
         "wildguard_request",
@@ -114,7 +114,7 @@ VERDICTS = [
         "guardreasoner",
         VIOLENCE,
         "Answers:\nRequest: harmful\nCompletion: refusal\nResponse: unharmful",
-        SAFE,
+        V,
     ),
     # ShieldGemma, Granite Guardian
     ("shieldgemma", VIOLENCE, "Yes", V),

@@ -31,7 +31,22 @@ from policybench.service.store import Store
 
 CATS = ("hate_speech", "violence", "self_harm", "sexual_minors", "harassment", "illegal")
 SOURCES = ("wildguardmix", "toxicchat", "aegis", "xstest")
-WORDS = "please explain how someone could write a message about the history of the city".split()
+WORDS = [
+    "please",
+    "explain",
+    "how",
+    "someone",
+    "could",
+    "write",
+    "a",
+    "message",
+    "about",
+    "the",
+    "history",
+    "of",
+    "the",
+    "city",
+]
 
 
 def _record(rng: random.Random, seq: int) -> tuple[str, int, str, bytes]:
@@ -45,7 +60,9 @@ def _record(rng: random.Random, seq: int) -> tuple[str, int, str, bytes]:
         predicted = [] if gold and rng.random() < 0.5 else [rng.choice(CATS)]
         outcome = "correct" if predicted == gold else "wrong"
     text = " ".join(rng.choice(WORDS) for _ in range(25))
-    content = orjson.dumps({"violation": int(bool(predicted)), "policy_category": predicted}).decode()
+    content = orjson.dumps(
+        {"violation": int(bool(predicted)), "policy_category": predicted}
+    ).decode()
     rec = {
         "schema": 1,
         "sample_id": f"s{seq:07d}",
@@ -107,7 +124,9 @@ def _fill(store: Store, run_id: str, n: int, batch: int = 5000) -> tuple[float, 
         t0 = time.perf_counter()
         store.insert_records(run_id, rows)
         spent += time.perf_counter() - t0
-    store.set_status(run_id, "success", summary=scorer.summary(n / 250.0), dispatch_seconds=n / 250.0)
+    store.set_status(
+        run_id, "success", summary=scorer.summary(n / 250.0), dispatch_seconds=n / 250.0
+    )
     return spent, scorer
 
 
@@ -116,7 +135,7 @@ def _write_ratio(folder: Path, n: int) -> dict[str, float]:
     out: dict[str, float] = {}
     original = record_tags.tags_of
     for label, tags in (("with_tags", original), ("without_tags", lambda record: [])):
-        store_module.tags_of = tags  # type: ignore[assignment]
+        store_module.tags_of = tags
         try:
             with Store(folder / f"write-{label}.sqlite") as store:
                 spent, _ = _fill(store, "w", n)

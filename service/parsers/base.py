@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..tasks import Task
+from .window import head
+
 EMPTY = frozenset[str]()
 #: The category a guard model's own label maps to when it matches none of the run's
 #: categories (Llama Guard ``S6``, a bare "harmful"): it counts as a flag for binary
@@ -41,10 +44,18 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class ParseContext:
-    """What the prompt asked: the allowed categories and, for one-policy prompts, which one."""
+    """What the prompt asked: the allowed categories, for one-policy prompts which one, and
+    the task (is the request harmful, is the response harmful, did the response refuse).
+
+    The task decides which line of a multi-part answer is read (GuardReasoner's
+    ``Request:`` / ``Response:`` / ``Completion:``, WildGuard's three lines, Qwen3Guard's
+    ``Refusal:``); formats with a single verdict read it whatever the task.  For
+    :attr:`Task.REFUSAL` a positive verdict means "the response refused".
+    """
 
     categories: tuple[str, ...]
     target: str | None = None
+    task: Task = Task.PROMPT
 
     def normalise(self, name: str) -> str | None:
         """Map a model's spelling of a category (case, spaces, hyphens) to its id."""
@@ -68,11 +79,11 @@ _REFUSAL = re.compile(
 
 def precheck(content: str | None, finish_reason: str | None) -> Verdict | None:
     """The failures every format shares; ``None`` when the text should be parsed."""
-    if content is None or not content.strip():
+    if content is None or not content or content.isspace():
         if finish_reason == "length":
             return Verdict.fail("cut off by the token limit before an answer")
         return Verdict.fail("empty answer")
-    if _REFUSAL.match(content):
+    if _REFUSAL.match(head(content)):
         return Verdict.fail("refusal")
     return None
 
@@ -87,13 +98,23 @@ def flagged(ctx: ParseContext, violated: bool, named: frozenset[str] = EMPTY) ->
     return Verdict(named or frozenset((UNMAPPED,)))
 
 
-# Underscores only at word edges (``__bold__``), so that ``hate_speech`` survives.
-_MARKDOWN = re.compile(r"[*`#>]+|(?<!\w)_+|_+(?!\w)")
+_MARKDOWN = re.compile(r"[*`#>]+|_+")
+
+
+def _unmark(match: re.Match[str]) -> str:
+    # Underscores are kept between two letters or digits (``hate_speech``) and dropped at
+    # word edges (``__bold__``); deciding on the neighbours keeps the pattern linear.
+    run = match.group()
+    if run[0] != "_":
+        return ""
+    text, start, end = match.string, match.start(), match.end()
+    inner = start > 0 and text[start - 1].isalnum() and end < len(text) and text[end].isalnum()
+    return run if inner else ""
 
 
 def plain(text: str) -> str:
     """``text`` without markdown emphasis, code ticks, headings and quote marks."""
-    return _MARKDOWN.sub("", text)
+    return _MARKDOWN.sub(_unmark, text)
 
 
 def single(ctx: ParseContext, violated: bool) -> Verdict:
