@@ -120,6 +120,20 @@ async def test_compare_shows_the_paired_counts_and_discordant_samples(
     assert f'href="#only-b">{len(only_b)}</a>' in html
     section_a = html[html.index('id="only-a"') : html.index('id="only-b"')]
     assert set(re.findall(r'/samples/\d+">([^<]+)</a>', section_a)) == only_a
+    # paged 5 at a time, the pages add up to the same discordant samples, each once
+    from policybench.service.viewer.queries import Queries
+
+    q = Queries(store.path)
+    for a_right, expect in ((True, only_a), (False, only_b)):
+        seen: list[str] = []
+        after: int | None = -1
+        while after is not None:
+            pairs, after = q.discordant(a, b, a_right, after, limit=5)
+            assert len(pairs) <= 5
+            seen += [pa["sample_id"] for pa, _ in pairs]
+            assert all(pa["sample_id"] == pb["sample_id"] for pa, pb in pairs)
+        assert sorted(seen) == sorted(expect)
+    q.close()
 
 
 async def test_live_endpoint_counts_records_as_they_are_written(store: Store) -> None:

@@ -150,7 +150,12 @@ async def sample(request: web.Request) -> web.Response:
 
 
 async def compare(request: web.Request) -> web.Response:
-    _only(request, frozenset({"a", "b"}))
+    _only(request, frozenset({"a", "b", "after_a", "after_b"}))
+    try:
+        after_a = int(request.query.get("after_a", "-1"))
+        after_b = int(request.query.get("after_b", "-1"))
+    except ValueError as exc:
+        raise BadFilter("after_a/after_b", "not an integer") from exc
     q = request.app[QUERIES]
     rows = await asyncio.to_thread(q.runs)
     a, b = request.query.get("a"), request.query.get("b")
@@ -163,9 +168,9 @@ async def compare(request: web.Request) -> web.Response:
     except PolicybenchError as exc:
         return _html(compare_page(rows, (a, b), None, (), (), str(exc)), 404)
     ra, rb = comparison.run_a.run_id, comparison.run_b.run_id
-    only_a, _ = await asyncio.to_thread(q.discordant, ra, rb, True)
-    only_b, _ = await asyncio.to_thread(q.discordant, ra, rb, False)
-    return _html(compare_page(rows, (ra, rb), comparison, only_a, only_b, None))
+    only_a, next_a = await asyncio.to_thread(q.discordant, ra, rb, True, after_a)
+    only_b, next_b = await asyncio.to_thread(q.discordant, ra, rb, False, after_b)
+    return _html(compare_page(rows, (ra, rb), comparison, only_a, only_b, None, (next_a, next_b)))
 
 
 async def static(request: web.Request) -> web.Response:

@@ -30,6 +30,7 @@ def _pairs(
     run_b: str,
     pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
     section: str,
+    more: str = "",
 ) -> str:
     rows = "".join(
         "<tr>"
@@ -43,8 +44,15 @@ def _pairs(
         f'<section id="{esc(section)}"><h2>{esc(title)}</h2>'
         f'<table class="discordant"><thead><tr><th scope="col">sample</th>'
         f'<th scope="col">A: {esc(run_a)}</th><th scope="col">B: {esc(run_b)}</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table></section>"
+        f"<tbody>{rows}</tbody></table>{more}</section>"
     )
+
+
+def _more(a: str, b: str, key: str, after: int | None) -> str:
+    if after is None:
+        return ""
+    link = url("/compare", a=a, b=b, **{key: after})
+    return f'<p class="pager"><a rel="next" href="{link}">next 50</a></p>'
 
 
 def compare_page(
@@ -54,6 +62,7 @@ def compare_page(
     only_a: Sequence[tuple[dict[str, Any], dict[str, Any]]],
     only_b: Sequence[tuple[dict[str, Any], dict[str, Any]]],
     problem: str | None,
+    next_after: tuple[int | None, int | None] = (None, None),
 ) -> str:
     def select(name: str, chosen: str | None) -> str:
         opts = "".join(
@@ -88,7 +97,7 @@ def compare_page(
                     ("unpaired A / B", f"{c.unpaired_a:,} / {c.unpaired_b:,}"),
                 ]
             )
-            + _pairs("Only A right", a, b, only_a, "only-a")
-            + _pairs("Only B right", a, b, only_b, "only-b")
+            + _pairs("Only A right", a, b, only_a, "only-a", _more(a, b, "after_a", next_after[0]))
+            + _pairs("Only B right", a, b, only_b, "only-b", _more(a, b, "after_b", next_after[1]))
         )
     return layout("Compare", body)
