@@ -27,7 +27,7 @@ from policybench.service.store import Store
 
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, stderr_console
 from .interrupts import graceful_interrupts
-from .options import json_option, option, store_option
+from .options import json_option, metric_option, option, store_option
 
 
 @dataclass(slots=True)
@@ -161,7 +161,9 @@ def matrix_command(opts: dict[str, Any]) -> int:
             return EXIT_FAILURE
         except PolicybenchError as exc:
             raise BenchError(str(exc), EXIT_FAILURE) from exc
-        grid = grid_from_plan(spec, store, [(o.cell, o.run_id) for o in plan])
+        grid = grid_from_plan(
+            spec, store, [(o.cell, o.run_id) for o in plan], opts.get("metric") or "multi"
+        )
         if opts["as_json"]:
             render_grid(grid, console)
             click.echo(
@@ -170,6 +172,7 @@ def matrix_command(opts: dict[str, Any]) -> int:
                         "matrix": spec.name,
                         "simulated": spec.simulated,
                         "interrupted": runner.stopped,
+                        "metric": grid.metric,
                         "cells": [
                             {
                                 "model": o.cell.model,
@@ -180,6 +183,11 @@ def matrix_command(opts: dict[str, Any]) -> int:
                                 "run_id": o.run_id,
                                 "status": o.status,
                                 "multi_policy_accuracy": grid.accuracy(o.cell.key),
+                                "binary_accuracy": grid.figure(o.cell.key, "binary_accuracy"),
+                                "binary_f1": grid.figure(o.cell.key, "binary_f1"),
+                                "failure_rule": None
+                                if (cell_run := grid.run(o.cell.key)) is None
+                                else cell_run.summary.get("failure_rule"),
                             }
                             for o in plan
                         ],
@@ -217,6 +225,7 @@ async def _run_with_signals(
     show_default=True,
     help="Environment variable holding the server's API key (never stored).",
 )
+@metric_option
 @option("--no-progress", is_flag=True, help="No progress bar.")
 @store_option
 @json_option

@@ -21,6 +21,61 @@ def _interval(acc: dict[str, Any] | None) -> tuple[str, str]:
     )
 
 
+def _figure(fig: dict[str, Any] | None) -> tuple[str, str]:
+    if not fig:
+        return "n/a", ""
+    return f"{fig['value']:.1%}", f"{fig['ci_low']:.1%} - {fig['ci_high']:.1%}"
+
+
+def failure_note(counts: dict[str, Any] | None) -> tuple[str, str]:
+    """``("wrong", "3 counted as wrong")`` / ``("exclude", "2 left out")``: the rule binary
+    P/R/F1 used for the run's failures and what it did with them, shown beside the figure."""
+    if not counts:
+        return "", ""
+    parts = []
+    if counts.get("failures_counted"):
+        parts.append(f"{counts['failures_counted']} counted as wrong")
+    left = (counts.get("excluded_parse_failures") or 0) + (counts.get("excluded_errors") or 0)
+    if left:
+        parts.append(f"{left} left out")
+    return str(counts.get("failure_rule", "wrong")), ", ".join(parts) or "no failures"
+
+
+def render_slices(summary: dict[str, Any], console: Console) -> None:
+    """The ``--by`` table: the headline metrics per group, each value over its interval
+    (narrow enough for 80 columns; ``--json`` and the reports also carry precision, recall
+    and the error rates per group)."""
+    slices = summary.get("slices")
+    if not isinstance(slices, dict):
+        return
+    from .report.fmt import slice_table
+
+    found = slice_table(summary)
+    assert found is not None
+    by, title, _ = found
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(by, overflow="fold")
+    for col in ("n", "multi acc", "binary acc", "binary F1", "fail/err"):
+        table.add_column(col, justify="right")
+    for name, g in slices["groups"].items():
+        table.add_row(
+            name or "(empty)",
+            str(g["samples"]),
+            *(
+                _stacked(g.get(k))
+                for k in ("multi_policy_accuracy", "binary_accuracy", "binary_f1")
+            ),
+            f"{g.get('parse_failures', 0)}/{g.get('errors', 0)}",
+        )
+    console.print(table)
+
+
+def _stacked(fig: dict[str, Any] | None) -> str:
+    if not fig:
+        return "n/a"
+    return f"{fig['value']:.1%}\n[{fig['ci_low'] * 100:.1f}-{fig['ci_high'] * 100:.1f}]"
+
+
 def _secs(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -36,11 +91,21 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_column("95% CI (Wilson)", justify="right")
+    table.add_column("95% CI", justify="right")
     multi, multi_ci = _interval(summary.get("multi_policy_accuracy"))
     binary, binary_ci = _interval(summary.get("binary_accuracy"))
     table.add_row("multi-policy accuracy", multi, multi_ci)
     table.add_row("binary accuracy", binary, binary_ci)
+    rule, detail = failure_note(summary.get("binary_counts"))
+    for key, label in (
+        ("binary_f1", "binary F1 (unsafe = positive)"),
+        ("binary_precision", "binary precision"),
+        ("binary_recall", "binary recall"),
+    ):
+        value, ci = _figure(summary.get(key))
+        table.add_row(label, value, ci)
+    if rule:
+        table.add_row("failures (binary P/R/F1)", rule, detail)
     table.add_row("macro-F1", _pct(summary.get("macro_f1")), "")
     table.add_row("false-positive rate", _pct(summary.get("false_positive_rate")), "")
     table.add_row("false-negative rate", _pct(summary.get("false_negative_rate")), "")
@@ -114,6 +179,7 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
                 str(m["tn"]),
             )
         console.print(cats)
+    render_slices(summary, console)
     if unknown:
         console.print(
             f"{unknown} of {summary.get('completed', 0)} samples had unknown category labels "

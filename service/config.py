@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from .binary import FailureRule
 from .errors import ConfigError
 from .option_meta import Option
 
@@ -111,6 +112,27 @@ class RunConfig(BaseModel):
         description="Chat template for the completions route: harmony, generic, or a template "
         "file.",
     )
+    prompt_format: Annotated[str | None, Option(metavar="FORMAT")] = Field(
+        None,
+        description="Native prompt format of a guard model family (policies/formats/native/, "
+        "docs/formats.md), 'auto' to choose it by --model's name, or a .toml file; "
+        "default: policybench's generic prompt.",
+    )
+    scores: Literal["none", "logprobs", "confidence"] = Field(
+        "none",
+        description="Read P(unsafe) per sample: from the verdict token's logprobs, or a "
+        "verbalised confidence; gives AUPRC, ROC-AUC and operating-point figures.",
+    )
+    top_logprobs: int = Field(
+        5, ge=1, le=20, description="Alternatives per token asked for with --scores logprobs."
+    )
+    threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Operating point: a score at or above this is unsafe "
+        "(bench rescore --threshold changes it without requests).",
+    )
     max_tokens: int | None = Field(
         2048, ge=1, le=1_000_000, description="max_tokens per request (reasoning models need room)."
     )
@@ -136,6 +158,18 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1, le=10**12, description="Only the first N samples.")
     max_error_rate: Annotated[float | None, Option(operational=True)] = Field(
         None, gt=0, le=1, description="Abort when more than this share of samples failed (0-1)."
+    )
+    failures: FailureRule = Field(
+        FailureRule.WRONG,
+        description="How failures enter binary precision/recall/F1: wrong (every failure is "
+        "the wrong class), flip (Ai2 safety-eval: an unparsed answer is the wrong class, a "
+        "request error is left out), exclude (left out; the count is shown).",
+    )
+    by: Annotated[str | None, Option(metavar="FIELD")] = Field(
+        None,
+        min_length=1,
+        description="Slice every metric by this field: `source` or any `meta` key "
+        "(at most 64 groups).",
     )
     backend: Annotated[str, Option(cli=False, api=False)] = Field(
         "server", description="'simulated' or 'server'"

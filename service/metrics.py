@@ -229,6 +229,14 @@ class RunMetrics:
             registry=r,
         )
 
+        self.binary_f1 = Gauge(
+            p + "binary_f1_ratio",
+            "Running binary F1 (unsafe = positive) of the run so far, failures entered by "
+            "the run's failure rule; NaN before any gold-unsafe sample.",
+            (*run, "failure_rule"),
+            registry=r,
+        )
+
     def observer(self) -> MetricsObserver:
         return MetricsObserver(self)
 
@@ -283,6 +291,9 @@ class MetricsObserver(BaseObserver):
         self._binary = m.accuracy.labels(rid, "binary")
         self._multi.set(math.nan)
         self._binary.set(math.nan)
+        self._f1_labels = (rid, str(cfg.failures))
+        self._f1 = m.binary_f1.labels(*self._f1_labels)
+        self._f1.set(math.nan)
 
     def _elapsed(self) -> float:
         if self._final_seconds is not None:
@@ -328,6 +339,9 @@ class MetricsObserver(BaseObserver):
             self._multi.set(t.multi_correct / t.multi_n)
         if t.binary_n:
             self._binary.set(t.binary_correct / t.binary_n)
+        f1 = t.binary.f1
+        if f1 is not None:
+            self._f1.set(f1)
 
     def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
         """Freeze the mirrored gauges at the summary's final values."""
@@ -346,6 +360,9 @@ class MetricsObserver(BaseObserver):
             acc = summary.get(f"{kind}_accuracy")
             if isinstance(acc, dict) and acc.get("value") is not None:
                 child.set(acc["value"])
+        f1 = summary.get("binary_f1")
+        if isinstance(f1, dict) and f1.get("value") is not None:
+            self._f1.set(f1["value"])
         m.run_active.labels(rid).set(0)
 
     def forget(self) -> None:
@@ -379,3 +396,4 @@ class MetricsObserver(BaseObserver):
             m.failures.remove(rid, r)
         for k in ACCURACY_KINDS:
             m.accuracy.remove(rid, k)
+        m.binary_f1.remove(*self._f1_labels)

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from .client import Completion, decode_completion, request_fields
+from .client_types import NativeRequest
 from .datasets import iter_samples
 from .errors import DatasetError, HTTPStatusError, RequestError
 from .prompts import user_content
@@ -140,6 +141,9 @@ class OfflineAnswers:
         if status is not None and not 200 <= status < 300:
             raise HTTPStatusError(status, redact(body.decode("utf-8", "replace")))
         return decode_completion(body, 0.0)
+
+    async def send(self, request: NativeRequest) -> Completion:
+        raise _Missing("native prompt formats are not exported to offline batch files", None)
 
 
 class _Missing(RequestError):

@@ -23,12 +23,12 @@ from typing import Any
 
 from . import __version__
 from .adaptive import AdaptiveController
-from .client import ClientSettings
+from .client import ClientSettings, Completion
 from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .endpoints import ChatLike
-from .errors import ErrorBudgetExceeded, RequestError, StoreError
+from .errors import ConfigError, ErrorBudgetExceeded, RequestError, StoreError
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
 from .parsers import parse
@@ -36,6 +36,8 @@ from .policies import PolicySet, load_policy_set
 from .prompts import user_content
 from .records import RequestOutcome, SampleResult, replay
 from .retry import RetryPolicy
+from .run_scores import part_score, score_settings, verdict_finish
+from .scores import sample_score
 from .scoring import Gold, Scorer
 from .store import Store
 from .strategies import RequestSpec, Strategy, judge
@@ -59,6 +61,11 @@ def prepare(config: RunConfig) -> Prepared:
     policies = load_policy_set(config.policies)
     path = resolve(config.dataset)
     info = scan(path, frozenset(policies.categories))
+    if config.by not in (None, "source") and config.by not in info.meta_keys:
+        known = ", ".join(sorted(info.meta_keys)[:20]) or "none"
+        raise ConfigError(
+            "by", f"no sample of {path} has the meta key {config.by!r} (meta keys: {known})"
+        )
     strategy = strategy_from_config(config, policies)
     return Prepared(config, path, info, policies, strategy)
 
@@ -104,6 +111,13 @@ def git_revision() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+async def _call(client: ChatLike, spec: RequestSpec, sample: Sample, user: str) -> Completion:
+    """One attempt of a request: a native format's own request, or system + user chat."""
+    if spec.native is not None:
+        return await client.send(spec.native(sample))
+    return await client.chat(spec.system, user, spec.model, spec.reasoning_effort)
 
 
 class _Arrivals:
@@ -163,7 +177,11 @@ class Run:
             self.observer = Observers([self.controller, self.observer])
         else:
             self.limiter = Limiter(int(self.config.concurrency))
-        self.scorer = Scorer(prepared.policies.categories)
+        self.scorer = Scorer(
+            prepared.policies.categories, self.config.failures, slice_by=self.config.by
+        )
+        self.scorer.scores.threshold = self.config.threshold
+        self.scorer.scores.enabled = self.config.scores != "none"
         self.retry = RetryPolicy(max_attempts=self.config.max_attempts)
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
@@ -281,7 +299,7 @@ class Run:
         }
         out.update(self.scorer.summary(dispatch_seconds))
         out["backend"] = cfg.base_url if cfg.backend == "server" else cfg.backend
-        if cfg.backend == "offline-batch":  # answers came from a file: no throughput to speak of
+        if cfg.backend in ("offline-batch", "scored-outputs"):  # answers from a file: untimed
             out["samples_per_hour"] = None
             out["tokens_per_second"] = {"prompt": None, "completion": None}
         out["model"] = cfg.model
@@ -318,7 +336,9 @@ class Run:
             temperature=cfg.temperature,
             reasoning_effort=cfg.reasoning_effort,
             stream=cfg.stream,
+            top_logprobs=cfg.top_logprobs if cfg.scores == "logprobs" else None,
         )
+        settings = score_settings(settings, cfg, specs)
         writer = self._writer = RecordWriter(self.store, self.run_id, clock=self._clock)
         categories = frozenset(self.prepared.policies.categories)
         chat_client = self._given_client or build_client(cfg, settings)
@@ -393,14 +413,10 @@ class Run:
                 attempt += 1
                 try:
                     if self._gate is None:
-                        completion = await client.chat(
-                            spec.system, user, spec.model, spec.reasoning_effort
-                        )
+                        completion = await _call(client, spec, pending.sample, user)
                     else:
                         async with self._gate:
-                            completion = await client.chat(
-                                spec.system, user, spec.model, spec.reasoning_effort
-                            )
+                            completion = await _call(client, spec, pending.sample, user)
                 except RequestError as exc:
                     delay = self.retry.delay(attempt, exc)
                     if delay is None:
@@ -421,7 +437,17 @@ class Run:
                     outcome.ttft = completion.ttft
                     self.scorer.add_ttft(completion.ttft)
                 outcome.verdict = parse(
-                    completion.content, spec.fmt, spec.ctx, completion.finish_reason
+                    completion.content,
+                    spec.fmt,
+                    spec.ctx,
+                    verdict_finish(self.config, spec, completion.finish_reason),
+                )
+                outcome.score, outcome.score_reason = part_score(
+                    self.config,
+                    spec,
+                    completion,
+                    outcome.verdict,
+                    pending.sample.response is not None,
                 )
                 break
             outcome.attempts = attempt
@@ -445,7 +471,11 @@ class Run:
             verdict=verdict,
             latency=time.perf_counter() - pending.started,
             parts=parts,
+            score=sample_score(self.config.strategy, [p.score for p in parts])
+            if self.config.scores != "none"
+            else None,
         )
+        self.scorer.add_score(gold, result.score)
         self.scorer.add(
             gold,
             verdict.categories,
@@ -455,6 +485,7 @@ class Run:
             [p.latency for p in parts if p.latency is not None],
             result.prompt_tokens,
             result.completion_tokens,
+            sample.meta,
         )
         assert self._writer is not None
         self._writer.put((sample.id, pending.seq, outcome, result.to_json()))

@@ -34,7 +34,8 @@ def _grid(grid: Grid) -> str:
     parts = []
     for strategy, dataset in grid.tables():
         parts.append(
-            f"<h3>Model x Policy: {_e(strategy)}, <code>{_e(os.path.basename(dataset))}</code></h3>"
+            f"<h3>Model x Policy: {_e(strategy)}, <code>{_e(os.path.basename(dataset))}</code>"
+            f" <small>({_e(grid.metric_name)})</small></h3>"
         )
         head = "".join(f"<th>{_e(p)}</th>" for p in grid.policies)
         rows = []
@@ -46,13 +47,29 @@ def _grid(grid: Grid) -> str:
                     cells.append("<td>not run</td>")
                     continue
                 s = run.summary
+                figure = grid.figure((model, pol, strategy, dataset))
+                rule = (
+                    f"<br><small>failures: {_e(fmt.failures(s))}</small>"
+                    if grid.metric == "f1" and figure is not None
+                    else ""
+                )
                 cells.append(
-                    f"<td>{_e(fmt.acc(s.get('multi_policy_accuracy')))}<br>"
+                    f"<td>{_e(fmt.acc(figure))}{rule}<br>"
                     f"<small>{_e(fmt.rate(s.get('samples_per_hour')))} samples/h</small></td>"
                 )
             rows.append(f"<tr><td>{_e(model)}</td>{''.join(cells)}</tr>")
         parts.append(f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>")
     return "".join(parts)
+
+
+def _slices(run: Any) -> str:
+    found = fmt.slice_table(run.summary)
+    if found is None:
+        return ""
+    by, title, rows = found
+    head = "".join(f"<th>{_e(c)}</th>" for c in (by, *fmt.SLICE_COLUMNS))
+    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<h3>{_e(run.row.run_id)}: {_e(title)}</h3><table><tr>{head}</tr>{body}</table>"
 
 
 def _machine_data(data: ReportData) -> dict[str, Any]:
@@ -68,6 +85,11 @@ def _machine_data(data: ReportData) -> dict[str, Any]:
                 "completed": r.summary["completed"],
                 "multi_policy_accuracy": r.summary.get("multi_policy_accuracy"),
                 "binary_accuracy": r.summary.get("binary_accuracy"),
+                "binary_f1": r.summary.get("binary_f1"),
+                "binary_precision": r.summary.get("binary_precision"),
+                "binary_recall": r.summary.get("binary_recall"),
+                "failure_rule": r.summary.get("failure_rule"),
+                "slices": r.summary.get("slices"),
                 "macro_f1": r.summary.get("macro_f1"),
                 "per_category": r.summary.get("per_category"),
                 "samples_per_hour": r.summary.get("samples_per_hour"),
@@ -109,6 +131,8 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
             + "</tr>"
         )
     body.append("</table>")
+    for run in data.runs:
+        body.append(_slices(run))
     if data.grid is not None:
         body.append(f"<h2>Experiment matrix: {_e(data.grid.name)}</h2>{_grid(data.grid)}")
     if data.findings:
@@ -123,7 +147,7 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
                 f"{cmp.run_a.model} + {cmp.run_a.policy_set} ({cmp.run_a.run_id})"
             )
             body.append(
-                f'<li><span class="{cls}">{mark}</span>: {_e(who)}. {_e(cmp.sentence())}</li>'
+                f'<li><span class="{cls}">{mark}</span>: {_e(who)}. {_e(cmp.sentence())} {_e(cmp.f1_sentence())}</li>'
             )
         body.append("</ul>")
     if charts:

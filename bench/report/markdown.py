@@ -18,7 +18,8 @@ def _grid_block(grid: Grid) -> list[str]:
             + (" (simulated server)" if grid.simulated else "")
         )
         out.append("")
-        out.append("Multi-policy accuracy [95% Wilson CI]; samples/hour below.")
+        name = grid.metric_name
+        out.append(f"{name[0].upper()}{name[1:]}; samples/hour below.")
         out.append("")
         out.append("| model | " + " | ".join(grid.policies) + " |")
         out.append("|---|" + "---:|" * len(grid.policies))
@@ -30,12 +31,29 @@ def _grid_block(grid: Grid) -> list[str]:
                     cells.append("not run")
                     continue
                 s = run.summary
-                text = f"{fmt.acc(s.get('multi_policy_accuracy'))}<br>{fmt.rate(s.get('samples_per_hour'))}/h"
+                figure = grid.figure((model, pol, strategy, dataset))
+                text = fmt.acc(figure)
+                if grid.metric == "f1" and figure is not None:
+                    text += f" (failures: {fmt.failures(s)})"
+                text += f"<br>{fmt.rate(s.get('samples_per_hour'))}/h"
                 if run.row.status != "success":
                     text += f"<br>({run.row.status})"
                 cells.append(text)
             out.append(f"| {model} | " + " | ".join(cells) + " |")
         out.append("")
+    return out
+
+
+def _slices_block(summary: dict[str, object]) -> list[str]:
+    found = fmt.slice_table(summary)
+    if found is None:
+        return []
+    by, title, rows = found
+    out = [f"**{title[0].upper()}{title[1:]}**:", ""]
+    out.append(f"| {by} | " + " | ".join(fmt.SLICE_COLUMNS) + " |")
+    out.append("|---|" + "---:|" * len(fmt.SLICE_COLUMNS))
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    out.append("")
     return out
 
 
@@ -73,6 +91,9 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
             "**Results**:",
             f"- Multi-policy accuracy: {fmt.acc_long(s.get('multi_policy_accuracy'))}",
             f"- Overall (binary) accuracy: {fmt.acc_long(s.get('binary_accuracy'))}",
+            f"- Binary F1 (unsafe = positive): {fmt.interval(s.get('binary_f1'))}; precision "
+            f"{fmt.interval(s.get('binary_precision'))}; recall "
+            f"{fmt.interval(s.get('binary_recall'))} (failures: {fmt.failures(s)})",
             f"- Macro-F1: {fmt.pct(s.get('macro_f1'))}; false-positive rate "
             f"{fmt.pct(s.get('false_positive_rate'))}; false-negative rate "
             f"{fmt.pct(s.get('false_negative_rate'))}",
@@ -91,6 +112,7 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
                 f"{fmt.f1(m['f1'])} | {m['support']} |"
             )
         lines.append("")
+        lines += _slices_block(s)
     if data.grid is not None:
         lines += [f"## Experiment matrix: {data.grid.name}", ""]
         lines += _grid_block(data.grid)
@@ -106,7 +128,7 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
             mark = "**SIGNIFICANT**" if cmp.significant else "not significant"
             lines.append(
                 f"- {cmp.run_b.model} + {cmp.run_b.policy_set} vs "
-                f"{cmp.run_a.model} + {cmp.run_a.policy_set}: {mark}. {cmp.sentence()}"
+                f"{cmp.run_a.model} + {cmp.run_a.policy_set}: {mark}. {cmp.sentence()} {cmp.f1_sentence()}"
             )
         lines.append("")
     if charts:
