@@ -94,10 +94,9 @@ class SampleResult:
                 "seq": self.seq,
                 "source": s.source,
                 # the user turn exactly as sent (system turns are rebuilt from the run's
-                # config and policies, see service/viewer/requests.py), the sample's meta
-                # and when the sample finished: what the viewer shows and searches
+                # config and policies, see service/viewer/requests.py) and when the sample
+                # finished: what the viewer shows and searches
                 "input": user_content(s),
-                "meta": dict(s.meta) if s.meta else None,
                 "finished_at": time.time(),
                 "gold": {
                     "labels": None if s.labels is None else sorted(s.labels),

@@ -410,7 +410,13 @@ def sample_page(row: RunRow, rec: Mapping[str, Any], prompts: RunPrompts) -> str
     for part in rec.get("parts", ()):
         key = part.get("key", "")
         body = prompts.request(key, user) if user is not None else None
-        if body is None:
+        if body is None and prompts.native(key):
+            request_html = (
+                '<p class="muted">This request went out in the model\'s native prompt format, '
+                "rendered from the sample by that format (not stored); the sample's content was:</p>"
+                + pre(user if isinstance(user, str) else orjson.dumps(user).decode())
+            )
+        elif body is None:
             request_html = (
                 '<p class="muted">This record does not carry its user turn (stored before '
                 "policybench recorded it), or its request key is not in the run's plan.</p>"

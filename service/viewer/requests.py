@@ -30,10 +30,15 @@ class RunPrompts:
     base: dict[str, Any]
     problem: str | None = None
 
+    def native(self, key: str) -> bool:
+        """Whether part ``key`` went out in a native prompt format (rendered per sample)."""
+        spec = self.specs.get(key)
+        return spec is not None and spec.native is not None
+
     def request(self, key: str, user: Any) -> dict[str, Any] | None:
         """The chat request body of part ``key`` with ``user`` as its user turn."""
         spec = self.specs.get(key)
-        if spec is None:
+        if spec is None or spec.native is not None:
             return None
         body = dict(self.base)
         if spec.model is not None:
