@@ -28,7 +28,9 @@ def sample_links(html: str) -> list[str]:
     return re.findall(r'href="(/ui/runs/[^"/]+/samples/\d+)"', html)
 
 
-async def test_filters_open_the_samples_the_records_say(sim: SimFactory, store: Store) -> None:
+async def test_filters_open_the_samples_the_records_say(
+    sim: SimFactory, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_id = await sim_run(sim, store, error_rate=0.3, seed=5)
     cats = load_policy_set("minimal").categories
     fns = {c: false_negatives(store, run_id, c) for c in cats}
@@ -62,10 +64,17 @@ async def test_filters_open_the_samples_the_records_say(sim: SimFactory, store: 
         source = records[0]["source"]
         group = records[0]["meta"]["group"]
         n = sum(r["meta"]["group"] == group and r["source"] == source for r in records)
-        async with s.get(
-            f"{url}/ui/runs/{run_id}/samples", params={"source": source, "meta": f"group={group}"}
-        ) as resp:
+        params = {"source": source, "meta": f"group={group}"}
+        async with s.get(f"{url}/ui/runs/{run_id}/samples", params=params) as resp:
             assert f"{n} matching" in await resp.text()
+        # above the count budget the page comes first and its count from /count
+        monkeypatch.setattr("policybench.service.viewer.queries.COUNT_BUDGET", 0)
+        async with s.get(f"{url}/ui/runs/{run_id}/samples", params=params) as resp:
+            page = await resp.text()
+        count_url = re.search(r'data-count-url="([^"]+)"', page)
+        assert count_url is not None and "matching" not in page
+        async with s.get(url + count_url.group(1).replace("&amp;", "&")) as resp:
+            assert (await resp.json()) == {"total": n}
         word = records[7]["input"].split()[3]
         async with s.get(f"{url}/ui/runs/{run_id}/samples", params={"q": word}) as resp:
             found = {

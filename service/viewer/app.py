@@ -35,12 +35,13 @@ from .pages import (
     sample_rows,
     samples_page,
 )
-from .queries import Queries
+from .queries import PAGE, Queries
 from .requests import run_prompts
 
 QUERIES = web.AppKey("queries", Queries)
 STORE = web.AppKey("viewer_store", Store)
 LIVE = web.AppKey("live", LiveScores)
+BINARY: web.AppKey[dict[tuple[str, float], dict[str, int]]] = web.AppKey("binary", dict)
 
 STATIC = Path(__file__).with_name("static")
 _TYPES = {".css": "text/css", ".js": "text/javascript", ".png": "image/png"}
@@ -94,7 +95,7 @@ async def run(request: web.Request) -> web.Response:
         return row
     q = request.app[QUERIES]
     summary = await _summary(request, row)
-    binary = await asyncio.to_thread(q.tag_counts, row.run_id, BINARY_TAGS)
+    binary = await _binary(request, row)
     timeline = await asyncio.to_thread(q.timeline, row.run_id)
     newest = await asyncio.to_thread(q.newest, row.run_id, "o:miss", 10)
     return _html(run_page(row, summary, binary, timeline, newest))
@@ -108,7 +109,7 @@ async def live(request: web.Request) -> web.Response:
         return row
     q = request.app[QUERIES]
     summary = await _summary(request, row)
-    binary = await asyncio.to_thread(q.tag_counts, row.run_id, BINARY_TAGS)
+    binary = await _binary(request, row)
     newest = await asyncio.to_thread(q.newest, row.run_id, "o:miss", 10)
     body = {
         "status": row.status,
@@ -127,13 +128,39 @@ async def samples(request: web.Request) -> web.Response:
         return row
     query = parse_query(request.query)
     q = request.app[QUERIES]
-    page = await asyncio.to_thread(q.page, row.run_id, query.filter, query.after)
+    page = await asyncio.to_thread(
+        q.page, row.run_id, query.filter, query.after, PAGE, row.completed
+    )
     choices = {
         "categories": run_categories(row),
         "sources": [t[2:] for t in await asyncio.to_thread(q.tag_values, row.run_id, "s:")],
         "meta": [t[2:] for t in await asyncio.to_thread(q.tag_values, row.run_id, "m:")],
     }
     return _html(samples_page(row, query, page, choices))
+
+
+async def count(request: web.Request) -> web.Response:
+    """The match count a samples page left for later (a large multi-tag filter)."""
+    row = await _row(request)
+    if isinstance(row, web.Response):
+        return row
+    query = parse_query(request.query)
+    n = await asyncio.to_thread(request.app[QUERIES].count, row.run_id, query.filter)
+    return web.Response(body=orjson.dumps({"total": n}), content_type="application/json")
+
+
+async def _binary(request: web.Request, row: RunRow) -> dict[str, int]:
+    """The binary confusion counts; a finished run's are kept (its records do not change)."""
+    cache = request.app[BINARY]
+    key = (row.run_id, row.updated_at)
+    if key in cache:
+        return cache[key]
+    counts = await asyncio.to_thread(request.app[QUERIES].tag_counts, row.run_id, BINARY_TAGS)
+    if row.status != "started":
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = counts
+    return counts
 
 
 async def sample(request: web.Request) -> web.Response:
@@ -197,6 +224,7 @@ def build_viewer(store: Store) -> web.Application:
     queries = Queries(store.path)
     app[QUERIES] = queries
     app[LIVE] = LiveScores(queries)
+    app[BINARY] = {}
 
     async def close(app: web.Application) -> None:
         queries.close()
@@ -208,6 +236,7 @@ def build_viewer(store: Store) -> web.Application:
     r.add_get(f"/runs/{rid}", run)
     r.add_get(f"/runs/{rid}/live", live)
     r.add_get(f"/runs/{rid}/samples", samples)
+    r.add_get(f"/runs/{rid}/count", count)
     r.add_get(f"/runs/{rid}/samples/{{seq:[0-9]{{1,12}}}}", sample)
     r.add_get("/compare", compare)
     r.add_get("/static/{name}", static)

@@ -372,7 +372,10 @@ def samples_page(
         + f'<label>text <input type="search" name="q" value="{esc(p.get("q", ""))}"></label>'
         + '<button type="submit">Filter</button></form>'
     )
-    if page.total is not None:
+    if page.deferred:
+        count_url = run_url(rid, "/count", **{k: v for k, v in p.items() if k != "after"})
+        count = f'<span data-count-url="{count_url}">counting the matches…</span>'
+    elif page.total is not None:
         count = f"{page.total:,} matching"
     elif page.searched_to is not None:
         count = (

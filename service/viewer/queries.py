@@ -22,6 +22,9 @@ from ..errors import StoreError
 from ..store import RunRow, _run_row
 
 PAGE = 50
+#: a filter of several tags is counted with the page only if its rarest tag has at most
+#: this many rows; above, the page comes first and the count from ``count`` afterwards
+COUNT_BUDGET = 50_000
 #: records a text search reads per request at most; then it says how far it got
 SEARCH_WINDOW = 100_000
 
@@ -47,6 +50,18 @@ class Page:
     after: int = -1
     #: a text search that stopped at its window: the last ``seq`` it read
     searched_to: int | None = None
+    #: the count was left for a second request (a large multi-tag filter)
+    deferred: bool = False
+
+
+#: A finished run's record count is its summary's ``completed`` (the records it was
+#: scored from); only a run without one (running, or killed) is counted, an index count.
+_RUNS = (
+    "SELECT r.*, CASE WHEN r.status != 'started' AND r.summary IS NOT NULL"
+    " AND json_extract(r.summary, '$.completed') IS NOT NULL"
+    " THEN json_extract(r.summary, '$.completed')"
+    " ELSE (SELECT COUNT(*) FROM records WHERE run_id=r.run_id) END FROM runs r"
+)
 
 
 class Queries:
@@ -75,18 +90,10 @@ class Queries:
 
     # -- runs ----------------------------------------------------------------------------
     def runs(self) -> list[RunRow]:
-        rows = self._all(
-            "SELECT r.*, (SELECT COUNT(*) FROM records WHERE run_id=r.run_id) FROM runs r"
-            " ORDER BY created_at DESC"
-        )
-        return [_run_row(r) for r in rows]
+        return [_run_row(r) for r in self._all(_RUNS + " ORDER BY created_at DESC")]
 
     def run(self, run_id: str) -> RunRow | None:
-        rows = self._all(
-            "SELECT r.*, (SELECT COUNT(*) FROM records WHERE run_id=r.run_id) FROM runs r"
-            " WHERE run_id=?",
-            (run_id,),
-        )
+        rows = self._all(_RUNS + " WHERE run_id=?", (run_id,))
         return _run_row(rows[0]) if rows else None
 
     def tag_count(self, run_id: str, tag: str) -> int:
@@ -116,26 +123,47 @@ class Queries:
         return out
 
     # -- records -------------------------------------------------------------------------
-    def page(self, run_id: str, flt: Filter, after: int = -1, limit: int = PAGE) -> Page:
-        """One page of ``run_id``'s records matching ``flt``, in dataset order after ``after``."""
-        tags = self._by_rarity(run_id, flt.tags)
+    def page(
+        self,
+        run_id: str,
+        flt: Filter,
+        after: int = -1,
+        limit: int = PAGE,
+        records: int | None = None,
+    ) -> Page:
+        """One page of ``run_id``'s records matching ``flt``, in dataset order after ``after``
+        (``records``: the run's record count when known, the total of an empty filter)."""
+        counts = self.tag_counts(run_id, list(dict.fromkeys(flt.tags)))
+        tags = sorted(counts, key=lambda t: counts[t])
         searched_to = None
         if not tags:
-            sql = "SELECT seq, record FROM records WHERE run_id=? AND seq>?"
+            sql = "SELECT seq, record FROM records INDEXED BY records_seq WHERE run_id=? AND seq>?"
             args: list[Any] = [run_id, after]
             if flt.text:  # a bounded scan: at most SEARCH_WINDOW records by seq
                 sql += " AND seq<=? AND record LIKE ? ESCAPE '\\'"
                 args += [after + SEARCH_WINDOW, _like(flt.text)]
             rows = self._all(sql + " ORDER BY seq LIMIT ?", (*args, limit + 1))
             if flt.text and len(rows) <= limit:
-                hi = self._all("SELECT MAX(seq) FROM records WHERE run_id=?", (run_id,))[0][0]
+                hi = self._all(
+                    "SELECT MAX(seq) FROM records INDEXED BY records_seq WHERE run_id=?", (run_id,)
+                )[0][0]
                 if hi is not None and after + SEARCH_WINDOW < hi:
                     searched_to = after + SEARCH_WINDOW
         else:
             rows, searched_to = self._tagged(run_id, tags, flt.text, after, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        total = None if flt.text else self.count(run_id, flt)
+        deferred = False
+        if flt.text:
+            total = None
+        elif not tags:
+            total = records if records is not None else self.count(run_id, flt)
+        elif len(tags) == 1:
+            total = counts[tags[0]]
+        elif counts[tags[0]] <= COUNT_BUDGET:
+            total = self.count(run_id, flt)
+        else:
+            total, deferred = None, True
         next_after = rows[-1][0] if more and rows else searched_to
         return Page(
             rows=[orjson.loads(rec) for _, rec in rows],
@@ -143,6 +171,7 @@ class Queries:
             next_after=next_after,
             after=after,
             searched_to=None if more else searched_to,
+            deferred=deferred,
         )
 
     def _tagged(
@@ -167,7 +196,7 @@ class Queries:
             if not seqs:
                 break
             marks = ",".join("?" * len(seqs))
-            read = f"SELECT seq, record FROM records WHERE run_id=? AND seq IN ({marks})"
+            read = f"SELECT seq, record FROM records INDEXED BY records_seq WHERE run_id=? AND seq IN ({marks})"
             args: list[Any] = [run_id, *seqs]
             if text:
                 read += " AND record LIKE ? ESCAPE '\\'"
@@ -209,19 +238,22 @@ class Queries:
             return []
         marks = ",".join("?" * len(seqs))
         return self._all(
-            f"SELECT seq, record FROM records WHERE run_id=? AND seq IN ({marks}) ORDER BY seq",
+            f"SELECT seq, record FROM records INDEXED BY records_seq WHERE run_id=? AND seq IN ({marks}) ORDER BY seq",
             (run_id, *seqs),
         )
 
     def records_after(self, run_id: str, seq: int, limit: int) -> list[tuple[int, str]]:
         """Up to ``limit`` ``(seq, record_json)`` rows after ``seq``, unparsed."""
         return self._all(
-            "SELECT seq, record FROM records WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+            "SELECT seq, record FROM records INDEXED BY records_seq WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
             (run_id, seq, limit),
         )
 
     def record(self, run_id: str, seq: int) -> dict[str, Any] | None:
-        rows = self._all("SELECT record FROM records WHERE run_id=? AND seq=?", (run_id, seq))
+        rows = self._all(
+            "SELECT record FROM records INDEXED BY records_seq WHERE run_id=? AND seq=?",
+            (run_id, seq),
+        )
         return orjson.loads(rows[0][0]) if rows else None
 
     def record_by_id(self, run_id: str, sample_id: str) -> dict[str, Any] | None:
@@ -233,7 +265,9 @@ class Queries:
     def timeline(self, run_id: str, points: int = 400) -> list[tuple[float, float | None, int]]:
         """``(finished_at, latency, weight)`` of every k-th record (k so at most ``points``):
         the shape of latency and throughput over the run, read by index from ~points rows."""
-        hi = self._all("SELECT MAX(seq) FROM records WHERE run_id=?", (run_id,))[0][0]
+        hi = self._all(
+            "SELECT MAX(seq) FROM records INDEXED BY records_seq WHERE run_id=?", (run_id,)
+        )[0][0]
         if hi is None:
             return []
         step = max(1, (int(hi) + 1) // points)

@@ -67,8 +67,20 @@ async function poll(url) {
   }
 }
 
+async function fillCount(span) {
+  try {
+    const resp = await fetch(span.dataset.countUrl, { credentials: "same-origin" });
+    if (!resp.ok) throw new Error(String(resp.status));
+    const data = await resp.json();
+    span.textContent = `${data.total.toLocaleString("en")} matching`;
+  } catch (err) {
+    span.textContent = "could not count the matches";
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setupRuns();
+  document.querySelectorAll("[data-count-url]").forEach(fillCount);
   const live = document.body.dataset.liveUrl;
   if (live) setTimeout(() => poll(live), 1000);
 });
