@@ -1,4 +1,4 @@
-"""``bench perf client|saturation|memory|viewer``: benchmarks of policybench itself, figures side by side."""
+"""``bench perf client|saturation|memory|parse|viewer``: benchmarks of policybench itself, figures side by side."""
 
 from __future__ import annotations
 
@@ -80,6 +80,17 @@ def perf_memory_cmd(small: int, large: int, concurrency: int, as_json: bool) -> 
     from .perf.report import print_figures
 
     print_figures("memory", run_memory_bench(small, large, concurrency), as_json)
+
+
+@perf_group.command("parse")
+@option("--repeat", type=int, default=5, show_default=True, help="Parses per answer (median).")
+@json_option
+def perf_parse_cmd(repeat: int, as_json: bool) -> None:
+    """Each output format's worst parse time on 1 MB adversarial answers (target: 5 ms)."""
+    from .perf.parse import run_parse_bench
+    from .perf.report import print_figures
+
+    print_figures("parse", run_parse_bench(repeat), as_json)
 
 
 @perf_group.command("viewer")

@@ -23,15 +23,16 @@ from typing import Any
 
 from . import __version__
 from .adaptive import AdaptiveController
+from .chat_templates import load_chat_template
 from .client import ClientSettings, Completion
 from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .endpoints import ChatLike
-from .errors import ConfigError, ErrorBudgetExceeded, RequestError, StoreError
+from .errors import ConfigError, ErrorBudgetExceeded, RequestError, ResumeMismatch
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
-from .parsers import parse
+from .parsers import parse_off_loop
 from .policies import PolicySet, load_policy_set
 from .prompts import user_content
 from .records import RequestOutcome, SampleResult, replay
@@ -39,7 +40,7 @@ from .retry import RetryPolicy
 from .run_scores import part_score, score_settings, verdict_finish
 from .scores import sample_score
 from .scoring import Gold, Scorer
-from .store import Store
+from .store import RunRow, Store
 from .strategies import RequestSpec, Strategy, judge
 from .strategies import from_config as strategy_from_config
 from .writer import RecordWriter
@@ -67,7 +68,25 @@ def prepare(config: RunConfig) -> Prepared:
             "by", f"no sample of {path} has the meta key {config.by!r} (meta keys: {known})"
         )
     strategy = strategy_from_config(config, policies)
+    if config.batch_size > 1:  # the completions route renders with it: a bad one fails now
+        load_chat_template(config.chat_template)
     return Prepared(config, path, info, policies, strategy)
+
+
+def check_resumable(row: RunRow, prepared: Prepared) -> None:
+    """Raise :class:`ResumeMismatch` unless ``prepared`` has the samples and policy texts
+    the stored run started with (front ends call it before anything runs)."""
+    if row.dataset_fingerprint != prepared.dataset.fingerprint:
+        raise ResumeMismatch(
+            f"run {row.run_id} was on dataset {row.dataset_fingerprint}, "
+            f"{prepared.dataset_path} is now {prepared.dataset.fingerprint}: not the same "
+            "samples (the file changed since the run started)"
+        )
+    if row.policy_hash != prepared.policies.digest:
+        raise ResumeMismatch(
+            f"run {row.run_id} used other policy texts ({row.policy_hash}, now "
+            f"{prepared.policies.digest})"
+        )
 
 
 @dataclass(slots=True)
@@ -212,13 +231,7 @@ class Run:
         if self._resume:
             row = self.store.get_run(self._resume)
             self.run_id = row.run_id
-            if row.dataset_fingerprint != p.dataset.fingerprint:
-                raise StoreError(
-                    f"run {row.run_id} was on dataset {row.dataset_fingerprint}, "
-                    f"{p.dataset_path} is {p.dataset.fingerprint}: not the same samples"
-                )
-            if row.policy_hash != p.policies.digest:
-                raise StoreError(f"run {row.run_id} used other policy texts ({row.policy_hash})")
+            check_resumable(row, p)
             done = set()  # one pass over the stored records: their ids and their scores
             for record in self.store.iter_records(row.run_id):
                 done.add(record["sample_id"])
@@ -436,7 +449,7 @@ class Run:
                 if completion.ttft is not None:
                     outcome.ttft = completion.ttft
                     self.scorer.add_ttft(completion.ttft)
-                outcome.verdict = parse(
+                outcome.verdict = await parse_off_loop(
                     completion.content,
                     spec.fmt,
                     spec.ctx,

@@ -8,6 +8,7 @@ the samples that have no record.  Reports re-render stored records; they never r
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -156,8 +157,7 @@ class Store:
 
     def _migrate_from_1(self) -> None:
         """Version 1 -> 2: tag the records already stored, in one transaction."""
-        self._db.execute("BEGIN")
-        try:
+        with self._transaction():
             last: tuple[str, int] = ("", -1)
             while True:
                 rows = self._db.execute(
@@ -179,9 +179,20 @@ class Store:
             self._db.execute(
                 "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
             )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT; on any failure ROLLBACK (if SQLite has not already rolled
+        back, as it does on a full disk) and a :class:`StoreError` saying what SQLite said."""
+        try:
+            self._db.execute("BEGIN")
+            yield
             self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"{self.path}: cannot write the run store: {exc}") from exc
             raise
 
     def close(self) -> None:
@@ -299,41 +310,32 @@ class Store:
         """
         if not records:
             return
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                # tags only for the records this batch adds (a re-sent one keeps its first)
-                known = self._known_ids(run_id, [r[0] for r in records])
-                tags = [
-                    (run_id, tag, seq)
-                    for sid, seq, _, rec in records
-                    if sid not in known
-                    for tag in tags_of(orjson.loads(rec))
-                ]
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO records(run_id, sample_id, seq, outcome, record)"
-                    " VALUES (?,?,?,?,?)",
-                    [
-                        (run_id, sid, seq, outcome, rec.decode())
-                        for sid, seq, outcome, rec in records
-                    ],
+        with self._lock, self._transaction():  # records, tags and dispatch time together
+            # tags only for the records this batch adds (a re-sent one keeps its first)
+            known = self._known_ids(run_id, [r[0] for r in records])
+            tags = [
+                (run_id, tag, seq)
+                for sid, seq, _, rec in records
+                if sid not in known
+                for tag in tags_of(orjson.loads(rec))
+            ]
+            self._db.executemany(
+                "INSERT OR IGNORE INTO records(run_id, sample_id, seq, outcome, record)"
+                " VALUES (?,?,?,?,?)",
+                [(run_id, sid, seq, outcome, rec.decode()) for sid, seq, outcome, rec in records],
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO record_tags(run_id, tag, seq) VALUES (?,?,?)", tags
+            )
+            if dispatch_seconds is None:
+                self._db.execute(
+                    "UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id)
                 )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO record_tags(run_id, tag, seq) VALUES (?,?,?)", tags
+            else:
+                self._db.execute(
+                    "UPDATE runs SET updated_at=?, dispatch_seconds=? WHERE run_id=?",
+                    (time.time(), dispatch_seconds, run_id),
                 )
-                if dispatch_seconds is None:
-                    self._db.execute(
-                        "UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id)
-                    )
-                else:
-                    self._db.execute(
-                        "UPDATE runs SET updated_at=?, dispatch_seconds=? WHERE run_id=?",
-                        (time.time(), dispatch_seconds, run_id),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def _known_ids(self, run_id: str, ids: Sequence[str]) -> set[str]:
         known: set[str] = set()
@@ -436,18 +438,12 @@ class Store:
         """``(sample_id, seq, outcome, record_json)`` rows of a rescore, in one transaction."""
         if not records:
             return
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO rescore_records(rescore_id, sample_id, seq, outcome,"
-                    " record) VALUES (?,?,?,?,?)",
-                    [(rescore_id, sid, seq, out, rec.decode()) for sid, seq, out, rec in records],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rescore_records(rescore_id, sample_id, seq, outcome,"
+                " record) VALUES (?,?,?,?,?)",
+                [(rescore_id, sid, seq, out, rec.decode()) for sid, seq, out, rec in records],
+            )
 
     def finish_rescore(
         self,
