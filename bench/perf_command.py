@@ -1,4 +1,4 @@
-"""``bench perf client|saturation|memory|parse``: benchmarks of policybench itself, figures side by side."""
+"""``bench perf client|saturation|scores|memory|parse``: benchmarks of policybench itself, figures side by side."""
 
 from __future__ import annotations
 
@@ -67,6 +67,25 @@ def perf_saturation_cmd(
     print_figures(
         "saturation", run_saturation_bench(profile, max_num_seqs, samples, time_scale), as_json
     )
+
+
+@perf_group.command("scores")
+@option(
+    "--samples", type=int, default=200, show_default=True, help="Samples per run (x6 requests)."
+)
+@option("--concurrency", type=int, default=64, show_default=True, help="Requests in flight.")
+@option("--rounds", type=int, default=3, show_default=True, help="Alternating rounds (medians).")
+@option("--time-scale", type=float, default=0.05, show_default=True, help="Simulator time scale.")
+@json_option
+def perf_scores_cmd(
+    samples: int, concurrency: int, rounds: int, time_scale: float, as_json: bool
+) -> None:
+    """Throughput of a verdict-first format read from the first token's logprobs
+    (max_tokens 1) against the same format generated in full, side by side."""
+    from .perf.report import print_figures
+    from .perf.scores import run_scores_bench
+
+    print_figures("scores", run_scores_bench(samples, concurrency, rounds, time_scale), as_json)
 
 
 @perf_group.command("memory")

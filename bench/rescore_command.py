@@ -33,6 +33,9 @@ def as_json(result: RescoreResult) -> dict[str, Any]:
         "run_id": result.run_id,
         "output_format": result.output_format,
         "failure_rule": str(result.failures),
+        "threshold": ((result.summary.get("scores") or {}).get("operating_point") or {}).get(
+            "threshold"
+        ),
         "samples": result.samples,
         "changed": result.changed,
         "same_summary": result.same_summary,
@@ -57,6 +60,15 @@ def _describe(result: RescoreResult) -> str:
         old, new = _value(result.previous, key), _value(result.summary, key)
         pct = isinstance(old, float) or isinstance(new, float)
         lines.append(f"  {key}: {_show(old, pct)} -> {_show(new, pct)}")
+    old_op = ((result.previous or {}).get("scores") or {}).get("operating_point")
+    new_op = (result.summary.get("scores") or {}).get("operating_point")
+    if new_op:
+        was = f"{old_op['threshold']:g}" if old_op else "n/a"
+        lines.append(
+            f"  operating point: threshold {was} -> {new_op['threshold']:g}, "
+            f"precision {_show(new_op['precision'], True)}, recall {_show(new_op['recall'], True)}, "
+            f"FPR {_show(new_op['false_positive_rate'], True)}"
+        )
     if result.same_summary:
         lines.append("  summary identical to the run's own")
     return "\n".join(lines)
@@ -68,12 +80,13 @@ def rescore_command(
     store: str | None,
     json_out: bool,
     failures: str | None = None,
+    threshold: float | None = None,
 ) -> int:
     db = open_store(store)
     try:
         try:
             rule = None if failures is None else FailureRule(failures)
-            result = rescore(db, run, output_format, rule)
+            result = rescore(db, run, output_format, rule, threshold)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         except StoreError as exc:
@@ -104,10 +117,22 @@ def rescore_command(
     help="Re-parse in this format instead of the run's (see `bench parse --help`).",
 )
 @failures_option(None)
+@option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Move the scores' operating point (a score at or above it is unsafe); "
+    "the stored scores are reused, no request is sent.",
+)
 @store_option
 @json_option
 def rescore_cmd(
-    run: str, output_format: str | None, failures: str | None, store: str | None, as_json: bool
+    run: str,
+    output_format: str | None,
+    failures: str | None,
+    threshold: float | None,
+    store: str | None,
+    as_json: bool,
 ) -> None:
     """Re-parse a stored run's raw answers with today's parsers; no request is sent.
 
@@ -115,4 +140,4 @@ def rescore_cmd(
     were) and the summary is printed, with what changed.
     """
 
-    sys.exit(rescore_command(run, output_format, store, as_json, failures))
+    sys.exit(rescore_command(run, output_format, store, as_json, failures, threshold))
