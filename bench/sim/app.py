@@ -59,7 +59,9 @@ class SimStats:
 STATS: web.AppKey[SimStats] = web.AppKey("stats", SimStats)
 
 MAX_COMPLETION_PROMPTS = 1024
-SYSTEM_FINGERPRINT = "policybench-sim"  # vLLM sends "vllm-VERSION-HASH"  # VLLM_MAX_COMPLETION_PROMPTS in vLLM 0.33
+SYSTEM_FINGERPRINT = (
+    "policybench-sim"  # vLLM sends "vllm-VERSION-HASH"  # VLLM_MAX_COMPLETION_PROMPTS in vLLM 0.33
+)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -119,6 +121,14 @@ async def _late_fault(request: web.Request, fault: str | None, body: bytes) -> w
     return web.Response(body=body, content_type="application/json")
 
 
+def _end_token(answer: Answer, max_tokens: object) -> int:
+    """1 where the answer stops with its end token and ``max_tokens`` leaves room for it."""
+    if answer.finish_reason != "stop":
+        return 0
+    room = not isinstance(max_tokens, int) or answer.completion_tokens < max_tokens
+    return 1 if room else 0
+
+
 def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any], native: NativeQuestion | None = None) -> tuple[Answer, Seq]:  # fmt: skip
     cfg, profile = app[CONFIG], app[PROFILE]
     knowledge = app[KNOWLEDGE]
@@ -150,7 +160,7 @@ def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any],
     # an answer that stops generates its end token too, and vLLM counts it
     seq = Seq(
         prompt_tokens=count_tokens(prompt),
-        output_tokens=answer.completion_tokens + (answer.finish_reason == "stop"),
+        output_tokens=answer.completion_tokens + _end_token(answer, max_tokens),
         block_hashes=block_hashes(prompt, profile.block_size),
         finish_reason=answer.finish_reason,
         max_tokens=max_tokens if isinstance(max_tokens, int) else None,
