@@ -15,7 +15,8 @@ import orjson
 
 from .datasets import Sample
 from .parsers import Verdict
-from .scoring import Gold, Scorer
+from .scoring import Gold, Scorer, gold_for
+from .tasks import Task
 
 RECORD_SCHEMA = 1
 
@@ -69,11 +70,12 @@ class SampleResult:
     latency: float
     parts: list[RequestOutcome] = field(default_factory=list)
     score: float | None = None
+    task: Task = Task.PROMPT
 
     @property
     def gold(self) -> Gold:
-        s = self.sample
-        return Gold(s.labels, s.unsafe, s.unknown)
+        """The gold of the run's task (``service/tasks.py``)."""
+        return gold_for(self.sample, self.task)
 
     @property
     def prompt_tokens(self) -> int:
@@ -85,6 +87,7 @@ class SampleResult:
 
     def to_json(self) -> bytes:
         s = self.sample
+        gold = self.gold
         return orjson.dumps(
             {
                 "schema": RECORD_SCHEMA,
@@ -92,10 +95,11 @@ class SampleResult:
                 "seq": self.seq,
                 "source": s.source,
                 "gold": {
-                    "labels": None if s.labels is None else sorted(s.labels),
-                    "unsafe": s.unsafe,
-                    "unknown": sorted(s.unknown),
+                    "labels": None if gold.labels is None else sorted(gold.labels),
+                    "unsafe": gold.unsafe,
+                    "unknown": sorted(gold.unknown),
                 },
+                **({} if self.task is Task.PROMPT else {"task": str(self.task)}),
                 "predicted": None
                 if self.verdict.categories is None
                 else sorted(self.verdict.categories),
