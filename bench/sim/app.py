@@ -24,11 +24,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .answers import Answer, compose
 from .config import SimConfig
 from .engine import Engine
-from .engine import Sequence as Seq
+from .engine import EngineSequence as Seq
 from .faults import FaultInjector
 from .knowledge import Knowledge
 from .metrics import SimMetrics
-from .profiles import Profile
+from .profile import Profile
 from .prompt_reading import read_question
 from .rendering import block_hashes, count_tokens, render_chat, render_output, split_rendered
 from .streaming import stream_chat
