@@ -24,6 +24,7 @@ from policybench.service.matrix import Cell, MatrixSpec, find_run, load_matrix
 from policybench.service.observer import Observers
 from policybench.service.runner import Prepared, Run, prepare
 from policybench.service.store import Store
+from policybench.service.summary import Interval
 
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, stderr_console
 from .interrupts import graceful_interrupts
@@ -115,6 +116,10 @@ class MatrixRunner:
         return plan
 
 
+def _json(figure: Interval | None) -> dict[str, Any] | None:
+    return None if figure is None else figure.to_json()
+
+
 def matrix_command(opts: dict[str, Any]) -> int:
     from .common import open_store
     from .report.data import grid_from_plan
@@ -179,7 +184,7 @@ def matrix_command(opts: dict[str, Any]) -> int:
                                 "action": o.action,
                                 "run_id": o.run_id,
                                 "status": o.status,
-                                "multi_policy_accuracy": grid.accuracy(o.cell.key),
+                                "multi_policy_accuracy": _json(grid.accuracy(o.cell.key)),
                             }
                             for o in plan
                         ],

@@ -14,16 +14,31 @@ import click
 import orjson
 from policybench.service.errors import InputError, StoreError
 from policybench.service.rescoring import RescoreResult, rescore
+from policybench.service.summary import Interval, RunSummary
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store, stderr_console
 from .options import json_option, option, store_option
 
 _HEADLINES = ("multi_policy_accuracy", "binary_accuracy")
+_SHOWN = (*_HEADLINES, "parse_failures")
 
 
-def _value(summary: dict[str, Any] | None, key: str) -> float | None:
-    figure = (summary or {}).get(key)
-    return figure.get("value") if isinstance(figure, dict) else figure
+def _figure(summary: RunSummary | None, key: str) -> Any:
+    """The figure ``key`` of ``summary`` as JSON (an interval, a count), or None."""
+    if summary is None:
+        return None
+    figure = {
+        "multi_policy_accuracy": summary.multi_policy_accuracy,
+        "binary_accuracy": summary.binary_accuracy,
+        "parse_failures": summary.parse_failures,
+    }[key]
+    return figure.to_json() if isinstance(figure, Interval) else figure
+
+
+def _value(summary: RunSummary | None, key: str) -> float | None:
+    figure = _figure(summary, key)
+    value = figure["value"] if isinstance(figure, dict) else figure
+    return None if value is None else float(value)
 
 
 def as_json(result: RescoreResult) -> dict[str, Any]:
@@ -34,8 +49,8 @@ def as_json(result: RescoreResult) -> dict[str, Any]:
         "samples": result.samples,
         "changed": result.changed,
         "same_summary": result.same_summary,
-        "previous": {k: (result.previous or {}).get(k) for k in (*_HEADLINES, "parse_failures")},
-        "summary": result.summary,
+        "previous": {k: _figure(result.previous, k) for k in _SHOWN},
+        "summary": result.summary.to_json(),
     }
 
 
@@ -51,7 +66,7 @@ def _describe(result: RescoreResult) -> str:
         f"rescore {result.rescore_id} of run {result.run_id} ({fmt}): "
         f"{result.samples} samples re-parsed, {result.changed} verdicts changed, no request sent"
     ]
-    for key in (*_HEADLINES, "parse_failures"):
+    for key in _SHOWN:
         old, new = _value(result.previous, key), _value(result.summary, key)
         pct = isinstance(old, float) or isinstance(new, float)
         lines.append(f"  {key}: {_show(old, pct)} -> {_show(new, pct)}")

@@ -172,7 +172,7 @@ def _report(result: RunResult, opts: dict[str, Any], console: Any) -> None:
 
     if opts["as_json"]:
         render_summary(result.summary, console)
-        sys.stdout.write(orjson.dumps(result.summary).decode() + "\n")
+        sys.stdout.write(orjson.dumps(result.summary.to_json()).decode() + "\n")
         sys.stdout.flush()
     else:
         render_summary(result.summary, Console())

@@ -64,17 +64,17 @@ async def sweep(
                     store,
                 ).execute()
                 s = result.summary
-                secs = s["dispatch_seconds"] or 1e-9
-                lat = s["request_latency_seconds"]
+                secs = s.dispatch_seconds or 1e-9
+                lat = s.request_latency_seconds
                 steps.append(
                     Step(
                         c,
-                        s["completed"],
-                        s["completed"] / secs,
-                        s["requests"] / secs,
-                        lat["p50"],
-                        lat["p90"],
-                        lat["p99"],
+                        s.completed,
+                        s.completed / secs,
+                        s.requests / secs,
+                        lat.p50,
+                        lat.p90,
+                        lat.p99,
                     )
                 )
                 # without fixed levels: keep doubling until throughput stops rising

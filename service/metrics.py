@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .records import RequestOutcome, SampleResult
     from .runner import RunHandle
     from .scoring import Scorer
+    from .summary import RunSummary
 
 PREFIX = "policybench_"
 
@@ -329,23 +330,20 @@ class MetricsObserver(BaseObserver):
         if t.binary_n:
             self._binary.set(t.binary_correct / t.binary_n)
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         """Freeze the mirrored gauges at the summary's final values."""
         m = self.metrics
         rid = run.run_id
-        seconds = summary.get("dispatch_seconds")
-        self._final_seconds = (
-            float(seconds) if seconds is not None else time.perf_counter() - self._t0
-        )
-        completed = summary.get("completed")
-        if isinstance(completed, int):
-            self._done = completed
+        self._final_seconds = summary.dispatch_seconds
+        self._done = summary.completed
         m.in_flight.labels(rid).set(0)
         m.limit.labels(rid).set(run.limiter.limit)
-        for kind, child in (("multi_policy", self._multi), ("binary", self._binary)):
-            acc = summary.get(f"{kind}_accuracy")
-            if isinstance(acc, dict) and acc.get("value") is not None:
-                child.set(acc["value"])
+        for acc, child in (
+            (summary.multi_policy_accuracy, self._multi),
+            (summary.binary_accuracy, self._binary),
+        ):
+            if acc is not None:
+                child.set(acc.value)
         m.run_active.labels(rid).set(0)
 
     def forget(self) -> None:

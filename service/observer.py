@@ -7,20 +7,21 @@ HTTP service an event stream.  Hooks run on the event loop and must be cheap.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .errors import RequestError
     from .records import RequestOutcome, SampleResult
     from .runner import RunHandle
     from .scoring import Scorer
+    from .summary import RunSummary
 
 
 class RunObserver(Protocol):
     def on_start(self, run: RunHandle) -> None: ...
     def on_request(self, outcome: RequestOutcome) -> None: ...
     def on_sample(self, result: SampleResult, scorer: Scorer) -> None: ...
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None: ...
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None: ...
 
 
 class BaseObserver:
@@ -42,7 +43,7 @@ class BaseObserver:
     def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
         pass
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         pass
 
 
@@ -71,6 +72,6 @@ class Observers(BaseObserver):
         for hook in self._retry_hooks:
             hook(key, error, attempt)
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         for o in self._observers:
             o.on_finish(run, summary)

@@ -30,6 +30,7 @@ from .runner import git_revision
 from .scoring import Scorer
 from .store import Store
 from .strategies import RequestSpec, from_config, judge
+from .summary import RunSummary
 
 BATCH = 500
 
@@ -42,8 +43,8 @@ class RescoreResult:
     samples: int
     #: samples whose outcome or predicted set differs from the run's record
     changed: int
-    summary: dict[str, Any]
-    previous: dict[str, Any] | None
+    summary: RunSummary
+    previous: RunSummary | None
 
     @property
     def same_summary(self) -> bool:
@@ -142,8 +143,12 @@ def rescore(store: Store, run_id: str, output_format: str | None = None) -> Resc
             store.insert_rescore_records(rescore_id, batch)
             batch = []
     store.insert_rescore_records(rescore_id, batch)
-    summary = dict(row.summary or {"run_id": row.run_id, "samples": row.samples_total})
-    summary.update(scorer.summary(row.dispatch_seconds))
+    base = (
+        row.summary.to_json()
+        if row.summary is not None
+        else {"run_id": row.run_id, "status": row.status, "samples": row.samples_total}
+    )
+    summary = RunSummary.load({**base, **scorer.summary(row.dispatch_seconds)})
     store.finish_rescore(
         rescore_id=rescore_id,
         run_id=row.run_id,

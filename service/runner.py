@@ -40,6 +40,7 @@ from .scoring import Gold, Scorer
 from .store import Store
 from .strategies import RequestSpec, Strategy, judge
 from .strategies import from_config as strategy_from_config
+from .summary import RunSummary
 from .writer import RecordWriter
 
 
@@ -82,7 +83,7 @@ class RunHandle:
 class RunResult:
     run_id: str
     status: str
-    summary: dict[str, Any]
+    summary: RunSummary
 
 
 def new_run_id() -> str:
@@ -271,7 +272,7 @@ class Run:
             raise ErrorBudgetExceeded(self._budget_error)
         return RunResult(self.run_id, status, summary)
 
-    def summary(self, dispatch_seconds: float, status: str) -> dict[str, Any]:
+    def summary(self, dispatch_seconds: float, status: str) -> RunSummary:
         assert self.handle is not None
         cfg = self.config
         out: dict[str, Any] = {
@@ -300,7 +301,7 @@ class Run:
             out["endpoints"] = figures()
         if self.controller is not None:
             out["concurrency_limit_history"] = self.controller.history[-50:]
-        return out
+        return RunSummary.load(out)
 
     # -- dispatch ---------------------------------------------------------------------
     async def _dispatch(self, done: set[str]) -> None:

@@ -16,6 +16,7 @@ from .policies import load_policy_set
 from .records import replay
 from .scoring import Scorer
 from .store import RunRow, Store
+from .summary import RunSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class StoredRun:
     """One run as reports see it: its row, its summary from records, and its label."""
 
     row: RunRow
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @property
     def label(self) -> str:
@@ -36,8 +37,8 @@ class StoredRun:
 
 def run_categories(row: RunRow) -> tuple[str, ...]:
     """The run's categories in taxonomy order (from its stored summary or its policy set)."""
-    if row.summary and row.summary.get("per_category"):
-        return tuple(row.summary["per_category"])
+    if row.summary is not None and row.summary.per_category:
+        return tuple(row.summary.per_category)
     try:
         return load_policy_set(str(row.config.get("policies", row.policy_set))).categories
     except PolicybenchError:
@@ -57,9 +58,9 @@ def summarise(store: Store, run_id: str) -> StoredRun:
         "samples": row.samples_total,
     }
     summary.update(scorer.summary(row.dispatch_seconds))
-    stored = row.summary or {}
-    summary["backend"] = stored.get(
-        "backend", "simulated" if row.backend == "simulated" else row.config.get("base_url")
+    stored = row.summary.backend if row.summary is not None else None
+    summary["backend"] = stored or (
+        "simulated" if row.backend == "simulated" else row.config.get("base_url")
     )
     summary["model"] = row.model
     summary["strategy"] = row.strategy
@@ -67,7 +68,7 @@ def summarise(store: Store, run_id: str) -> StoredRun:
     summary["dataset"] = row.dataset
     summary["dataset_fingerprint"] = row.dataset_fingerprint
     summary["concurrency"] = row.config.get("concurrency")
-    return StoredRun(row, summary)
+    return StoredRun(row, RunSummary.load(summary))
 
 
 def _categories_from_records(store: Store, run_id: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from .errors import StoreError
+from .summary import RunSummary
 
 SCHEMA_VERSION = 1
 STATUSES = ("started", "success", "cancelled", "error")
@@ -108,7 +109,7 @@ class RunRow:
     version: str
     git_rev: str | None
     dispatch_seconds: float
-    summary: dict[str, Any] | None
+    summary: RunSummary | None
     error: str | None
     completed: int = 0
 
@@ -200,7 +201,7 @@ class Store:
         run_id: str,
         status: str,
         *,
-        summary: dict[str, Any] | None = None,
+        summary: RunSummary | None = None,
         dispatch_seconds: float | None = None,
         error: str | None = None,
     ) -> None:
@@ -210,7 +211,7 @@ class Store:
         args: list[Any] = [status, time.time(), error]
         if summary is not None:
             sets.append("summary=?")
-            args.append(orjson.dumps(summary).decode())
+            args.append(orjson.dumps(summary.to_json()).decode())
         if dispatch_seconds is not None:
             sets.append("dispatch_seconds=?")
             args.append(dispatch_seconds)
@@ -392,7 +393,7 @@ class Store:
         version: str,
         git_rev: str | None,
         changed: int,
-        summary: dict[str, Any],
+        summary: RunSummary,
     ) -> None:
         """Record a rescore whose records are all written: from now on it is visible."""
         with self._lock:
@@ -407,7 +408,7 @@ class Store:
                     version,
                     git_rev,
                     changed,
-                    orjson.dumps(summary).decode(),
+                    orjson.dumps(summary.to_json()).decode(),
                 ),
             )
 
@@ -421,7 +422,11 @@ class Store:
             ).fetchall()
         keys = ("rescore_id", "run_id", "created_at", "output_format", "version", "git_rev")
         return [
-            {**dict(zip(keys, r[:6], strict=True)), "changed": r[6], "summary": orjson.loads(r[7])}
+            {
+                **dict(zip(keys, r[:6], strict=True)),
+                "changed": r[6],
+                "summary": RunSummary.load(orjson.loads(r[7])),
+            }
             for r in rows
         ]
 
@@ -474,7 +479,7 @@ def _run_row(row: Iterable[Any]) -> RunRow:
         version=r[13],
         git_rev=r[14],
         dispatch_seconds=r[15],
-        summary=orjson.loads(r[16]) if r[16] else None,
+        summary=RunSummary.load(orjson.loads(r[16])) if r[16] else None,
         error=r[17],
         completed=r[18],
     )

@@ -78,7 +78,7 @@ async def test_auto_concurrency_settles_near_a_simulated_servers_capacity(
         )
         result = await Run(prepare(config), store).execute()
     s = result.summary
-    assert s["completed"] == 270
-    history = s["concurrency_limit_history"]
+    assert s.completed == 270
+    history = s.concurrency_limit_history
     assert max(history) >= knee * 2  # it probed past the knee ...
-    assert knee * 0.75 <= s["concurrency_limit"] <= knee * 2.5  # ... and settled near it
+    assert knee * 0.75 <= s.concurrency_limit <= knee * 2.5  # ... and settled near it

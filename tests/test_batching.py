@@ -35,19 +35,19 @@ async def test_batched_run_scores_like_an_unbatched_one(
         sim, store, {}, batch_size=16, batch_endpoint=endpoint, strategy=strategy
     )
     requests = 90 * (6 if strategy == "gauntlet" else 1)
-    assert summary["completed"] == 90 and summary["errors"] == 0 and summary["parse_failures"] == 0
-    assert summary["multi_policy_accuracy"]["value"] == 1.0
+    assert summary.completed == 90 and summary.errors == 0 and summary.parse_failures == 0
+    assert summary.multi_policy_accuracy.value == 1.0
     assert stats.requests == requests  # every conversation answered once
     assert stats.batches < requests / 4  # ... in far fewer HTTP requests
-    assert summary["tokens"]["prompt"] > 0
+    assert summary.tokens.prompt > 0
 
 
 async def test_auto_falls_back_to_completions_without_the_batch_route(
     sim: SimFactory, store: Store
 ) -> None:
     summary, stats = await _run(sim, store, {"batch_chat_route": False}, batch_size=8)
-    assert summary["completed"] == 90 and summary["errors"] == 0
-    assert summary["multi_policy_accuracy"]["value"] == 1.0
+    assert summary.completed == 90 and summary.errors == 0
+    assert summary.multi_policy_accuracy.value == 1.0
     assert stats.batches >= 90 / 8
 
 
@@ -58,8 +58,8 @@ async def test_a_partial_batch_failure_retries_only_what_failed(
     summary, stats = await _run(
         sim, store, {"faults": faults}, batch_size=8, batch_endpoint="chat-batch"
     )
-    assert summary["completed"] == 90 and summary["errors"] == 0
-    assert summary["multi_policy_accuracy"]["value"] == 1.0
+    assert summary.completed == 90 and summary.errors == 0
+    assert summary.multi_policy_accuracy.value == 1.0
     # some choices went missing and were re-sent, but far fewer than if whole batches were
     resent = stats.requests - 90
     assert resent > 0

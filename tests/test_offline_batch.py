@@ -56,10 +56,10 @@ async def test_export_answer_import_round_trip(
     assert answers.missing == 1
     result = await Run(prepared, store, client=answers).execute()
     s = result.summary
-    assert s["completed"] == 90  # every sample accounted for
+    assert s.completed == 90  # every sample accounted for
     broken = {dropped["custom_id"].split(":")[2], failed["custom_id"].split(":")[2]}
-    assert s["errors"] == len(broken)
-    assert s["multi_policy_accuracy"]["successes"] == 90 - len(broken)
-    assert s["samples_per_hour"] is None and s["backend"] == "offline-batch"
+    assert s.errors == len(broken)
+    assert s.multi_policy_accuracy.successes == 90 - len(broken)
+    assert s.samples_per_hour is None and s.backend == "offline-batch"
     errors = [r for r in store.iter_records(result.run_id) if r["outcome"] == "error"]
     assert {r["sample_id"] for r in errors} == broken

@@ -52,7 +52,7 @@ async def test_arrivals_follow_the_rate_and_are_poisson(store: Store) -> None:
         result = await Run(prepare(config), store).execute()
     finally:
         await runner.cleanup()
-    assert result.summary["completed"] == 270
+    assert result.summary.completed == 270
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     mean = statistics.fmean(gaps)
     # 269 exponential gaps: the mean is within a few standard errors of 1/rate ...

@@ -35,7 +35,7 @@ async def run_with_faults(
         from policybench.bench.sim.app import FAULTS
 
         counts = app[FAULTS].counts
-    summary = dict(result.summary)
+    summary = result.summary.to_json()  # the --json view of the summary
     summary["_fault_counts"] = counts
     summary["_records"] = list(store.iter_records(result.run_id))
     return summary

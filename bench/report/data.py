@@ -12,6 +12,7 @@ from policybench.service.matrix import MatrixSpec, find_run
 from policybench.service.runner import prepare
 from policybench.service.runsummary import StoredRun, summarise
 from policybench.service.store import Store
+from policybench.service.summary import Interval
 
 #: At most this many per-sample latencies per run are kept for the distribution chart.
 MAX_LATENCIES = 200_000
@@ -36,9 +37,9 @@ class Grid:
     def run(self, key: CellKey) -> StoredRun | None:
         return self.cells.get(key)
 
-    def accuracy(self, key: CellKey) -> dict[str, Any] | None:
+    def accuracy(self, key: CellKey) -> Interval | None:
         run = self.cells.get(key)
-        return None if run is None else run.summary.get("multi_policy_accuracy")
+        return None if run is None else run.summary.multi_policy_accuracy
 
     def tables(self) -> list[tuple[str, str]]:
         return list(itertools.product(self.strategies, self.datasets))
@@ -93,6 +94,11 @@ def grid_from_matrix(spec: MatrixSpec, store: Store) -> Grid:
     return grid_from_plan(spec, store, cells)
 
 
+def _multi_accuracy(run: StoredRun) -> float:
+    acc = run.summary.multi_policy_accuracy
+    return -1.0 if acc is None else acc.value
+
+
 def findings(store: Store, runs: list[StoredRun]) -> list[Comparison]:
     """The best run on each dataset against every other run on it, paired."""
     by_dataset: dict[str, list[StoredRun]] = {}
@@ -100,10 +106,10 @@ def findings(store: Store, runs: list[StoredRun]) -> list[Comparison]:
         by_dataset.setdefault(run.row.dataset_fingerprint, []).append(run)
     out = []
     for group in by_dataset.values():
-        scored = [r for r in group if r.summary.get("multi_policy_accuracy")][:MAX_PAIRED_RUNS]
+        scored = [r for r in group if r.summary.multi_policy_accuracy][:MAX_PAIRED_RUNS]
         if len(scored) < 2:
             continue
-        best = max(scored, key=lambda r: r.summary["multi_policy_accuracy"]["value"])
+        best = max(scored, key=_multi_accuracy)
         for other in scored:
             if other is not best:
                 out.append(compare_runs(store, other.row.run_id, best.row.run_id))

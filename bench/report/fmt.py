@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from policybench.service.summary import Interval
+
 
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def acc(a: dict[str, Any] | None) -> str:
+def acc(a: Interval | None) -> str:
     """``23.0% [18.6-28.1]``: a Wilson interval in points."""
     if not a:
         return "n/a"
-    return f"{a['value']:.1%} [{a['ci_low'] * 100:.1f}-{a['ci_high'] * 100:.1f}]"
+    return f"{a.value:.1%} [{a.ci_low * 100:.1f}-{a.ci_high * 100:.1f}]"
 
 
-def acc_long(a: dict[str, Any] | None) -> str:
+def acc_long(a: Interval | None) -> str:
     if not a:
         return "n/a"
-    return (
-        f"{a['value']:.1%} (95% CI {a['ci_low']:.1%} - {a['ci_high']:.1%}, "
-        f"{a['successes']}/{a['n']})"
-    )
+    return f"{a.value:.1%} (95% CI {a.ci_low:.1%} - {a.ci_high:.1%}, {a.successes}/{a.n})"
 
 
 def f1(value: float | None) -> str:
@@ -66,17 +65,17 @@ RUN_COLUMNS = (
 def run_cells(run: Any) -> tuple[str, ...]:
     """One row of the runs table for a report's ``RunData``."""
     s = run.summary
-    lat = s.get("latency_seconds") or {}
+    lat = s.latency_seconds
     return (
         run.row.run_id,
         run.row.status,
         run.label + (" (sim)" if run.simulated else ""),
-        f"{s['completed']}/{s['samples']}",
-        acc(s.get("multi_policy_accuracy")),
-        acc(s.get("binary_accuracy")),
-        pct(s.get("macro_f1")),
-        rate(s.get("samples_per_hour")),
-        f"{secs(lat.get('p50'))} / {secs(lat.get('p99'))}",
-        str(s.get("parse_failures", 0)),
-        str(s.get("errors", 0)),
+        f"{s.completed}/{s.samples}",
+        acc(s.multi_policy_accuracy),
+        acc(s.binary_accuracy),
+        pct(s.macro_f1),
+        rate(s.samples_per_hour),
+        f"{secs(lat.p50)} / {secs(lat.p99)}",
+        str(s.parse_failures),
+        str(s.errors),
     )

@@ -47,8 +47,8 @@ def _grid(grid: Grid) -> str:
                     continue
                 s = run.summary
                 cells.append(
-                    f"<td>{_e(fmt.acc(s.get('multi_policy_accuracy')))}<br>"
-                    f"<small>{_e(fmt.rate(s.get('samples_per_hour')))} samples/h</small></td>"
+                    f"<td>{_e(fmt.acc(s.multi_policy_accuracy))}<br>"
+                    f"<small>{_e(fmt.rate(s.samples_per_hour))} samples/h</small></td>"
                 )
             rows.append(f"<tr><td>{_e(model)}</td>{''.join(cells)}</tr>")
         parts.append(f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>")
@@ -56,8 +56,20 @@ def _grid(grid: Grid) -> str:
 
 
 def _machine_data(data: ReportData) -> dict[str, Any]:
-    return {
-        "runs": [
+    shown = (
+        "completed",
+        "multi_policy_accuracy",
+        "binary_accuracy",
+        "macro_f1",
+        "per_category",
+        "samples_per_hour",
+        "parse_failures",
+        "errors",
+    )
+    runs = []
+    for r in data.runs:
+        figures = r.summary.to_json()
+        runs.append(
             {
                 "run_id": r.row.run_id,
                 "status": r.row.status,
@@ -65,19 +77,10 @@ def _machine_data(data: ReportData) -> dict[str, Any]:
                 "policies": r.row.policy_set,
                 "strategy": r.row.strategy,
                 "backend": r.row.backend,
-                "completed": r.summary["completed"],
-                "multi_policy_accuracy": r.summary.get("multi_policy_accuracy"),
-                "binary_accuracy": r.summary.get("binary_accuracy"),
-                "macro_f1": r.summary.get("macro_f1"),
-                "per_category": r.summary.get("per_category"),
-                "samples_per_hour": r.summary.get("samples_per_hour"),
-                "parse_failures": r.summary.get("parse_failures"),
-                "errors": r.summary.get("errors"),
+                **{k: figures.get(k) for k in shown},
             }
-            for r in data.runs
-        ],
-        "findings": [c.as_dict() for c in data.findings],
-    }
+        )
+    return {"runs": runs, "findings": [c.as_dict() for c in data.findings]}
 
 
 def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
@@ -99,13 +102,13 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
     body.append("<h3>Per-category F1</h3><table><tr><th>run</th>")
     cats: list[str] = []
     for run in data.runs:
-        cats += [c for c in run.summary.get("per_category") or {} if c not in cats]
+        cats += [c for c in run.summary.per_category if c not in cats]
     body.append("".join(f"<th>{_e(c)}</th>" for c in cats) + "</tr>")
     for run in data.runs:
-        per = run.summary.get("per_category") or {}
+        per = run.summary.per_category
         body.append(
             f"<tr><td>{_e(run.row.run_id)}</td>"
-            + "".join(f"<td>{_e(fmt.f1((per.get(c) or {}).get('f1')))}</td>" for c in cats)
+            + "".join(f"<td>{_e(fmt.f1(per[c].f1 if c in per else None))}</td>" for c in cats)
             + "</tr>"
         )
     body.append("</table>")

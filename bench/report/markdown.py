@@ -30,7 +30,7 @@ def _grid_block(grid: Grid) -> list[str]:
                     cells.append("not run")
                     continue
                 s = run.summary
-                text = f"{fmt.acc(s.get('multi_policy_accuracy'))}<br>{fmt.rate(s.get('samples_per_hour'))}/h"
+                text = f"{fmt.acc(s.multi_policy_accuracy)}<br>{fmt.rate(s.samples_per_hour)}/h"
                 if run.row.status != "success":
                     text += f"<br>({run.row.status})"
                 cells.append(text)
@@ -59,10 +59,10 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
         s = run.summary
         row = run.row
         sim = " (simulated)" if run.simulated else ""
-        lat = s.get("latency_seconds") or {}
+        lat = s.latency_seconds
         lines += [
             f"### Run {row.run_id}: {row.model} + {row.policy_set} ({row.strategy}){sim}",
-            f"**Status**: {row.status} ({s['completed']} of {s['samples']} samples)  ",
+            f"**Status**: {row.status} ({s.completed} of {s.samples} samples)  ",
             f"**Dataset**: `{os.path.basename(row.dataset)}` (fingerprint {row.dataset_fingerprint})  ",
             f"**Model**: `{row.model}`  ",
             f"**Policies**: {row.policy_set} (hash {row.policy_hash}), strategy {row.strategy}  ",
@@ -71,24 +71,24 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
             + (f" (git {row.git_rev})" if row.git_rev else ""),
             "",
             "**Results**:",
-            f"- Multi-policy accuracy: {fmt.acc_long(s.get('multi_policy_accuracy'))}",
-            f"- Overall (binary) accuracy: {fmt.acc_long(s.get('binary_accuracy'))}",
-            f"- Macro-F1: {fmt.pct(s.get('macro_f1'))}; false-positive rate "
-            f"{fmt.pct(s.get('false_positive_rate'))}; false-negative rate "
-            f"{fmt.pct(s.get('false_negative_rate'))}",
-            f"- Parse failures: {s.get('parse_failures', 0)}; errors: {s.get('errors', 0)}",
-            f"- Throughput: {fmt.rate(s.get('samples_per_hour'))} samples/hour",
-            f"- Total time: {fmt.minutes(s.get('dispatch_seconds'))}",
-            f"- Latency per sample p50 / p90 / p99: {fmt.secs(lat.get('p50'))} / "
-            f"{fmt.secs(lat.get('p90'))} / {fmt.secs(lat.get('p99'))}",
+            f"- Multi-policy accuracy: {fmt.acc_long(s.multi_policy_accuracy)}",
+            f"- Overall (binary) accuracy: {fmt.acc_long(s.binary_accuracy)}",
+            f"- Macro-F1: {fmt.pct(s.macro_f1)}; false-positive rate "
+            f"{fmt.pct(s.false_positive_rate)}; false-negative rate "
+            f"{fmt.pct(s.false_negative_rate)}",
+            f"- Parse failures: {s.parse_failures}; errors: {s.errors}",
+            f"- Throughput: {fmt.rate(s.samples_per_hour)} samples/hour",
+            f"- Total time: {fmt.minutes(s.dispatch_seconds)}",
+            f"- Latency per sample p50 / p90 / p99: {fmt.secs(lat.p50)} / "
+            f"{fmt.secs(lat.p90)} / {fmt.secs(lat.p99)}",
             "",
             "| category | precision | recall | F1 | support |",
             "|---|---:|---:|---:|---:|",
         ]
-        for cat, m in (s.get("per_category") or {}).items():
+        for cat, m in s.per_category.items():
             lines.append(
-                f"| {cat} | {fmt.pct(m['precision'])} | {fmt.pct(m['recall'])} | "
-                f"{fmt.f1(m['f1'])} | {m['support']} |"
+                f"| {cat} | {fmt.pct(m.precision)} | {fmt.pct(m.recall)} | "
+                f"{fmt.f1(m.f1)} | {m.support} |"
             )
         lines.append("")
     if data.grid is not None:

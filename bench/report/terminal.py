@@ -31,10 +31,10 @@ def render_grid(grid: Grid, console: Console) -> None:
                     row.append("not run")
                     continue
                 s = run.summary
-                text = fmt.acc(s.get("multi_policy_accuracy"))
-                text += f"\n{fmt.rate(s.get('samples_per_hour'))} samples/h"
+                text = fmt.acc(s.multi_policy_accuracy)
+                text += f"\n{fmt.rate(s.samples_per_hour)} samples/h"
                 if run.row.status != "success":
-                    text += f"\n({run.row.status}, {s['completed']}/{s['samples']})"
+                    text += f"\n({run.row.status}, {s.completed}/{s.samples})"
                 row.append(text)
             table.add_row(*row)
         console.print(table)
