@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .errors import ErrorKind
 from .observer import BaseObserver
 from .scoring import OUTCOMES
 
@@ -97,31 +98,30 @@ ACCURACY_KINDS = ("multi_policy", "binary")
 RUN_INFO_LABELS = ("run_id", "model", "dataset", "policies", "strategy", "backend")
 
 
-def status_label(kind: str | None) -> str:
-    """An error ``kind`` (``http_503``, ``rate_limited``, ``timeout``...) as a bounded status."""
+def status_label(kind: ErrorKind | None, status: int | None = None) -> str:
+    """An error (its kind and HTTP status) as a bounded status label."""
     if kind is None:
         return "200"
-    if kind == "rate_limited":
+    if kind is ErrorKind.RATE_LIMITED:
         return "429"
-    if kind.startswith("http_"):
-        code = kind[5:]
+    if kind is ErrorKind.HTTP and status is not None:
+        code = str(status)
         if code in _KNOWN_CODES:
             return code
         return code[:1] + "xx" if code[:1] in ("1", "2", "3", "4", "5") else "other"
-    if kind in ("timeout", "connection", "bad_response"):
-        return kind
+    if kind in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.BAD_RESPONSE):
+        return kind.value
     return "other"
 
 
-def reason_label(kind: str | None) -> str:
-    """An error ``kind`` folded into one of :data:`REASONS`."""
-    if kind == "rate_limited":
+def reason_label(kind: ErrorKind | None, status: int | None = None) -> str:
+    """An error folded into one of :data:`REASONS`."""
+    if kind is ErrorKind.RATE_LIMITED:
         return "rate_limited"
-    if kind is not None and kind.startswith("http_"):
-        code = kind[5:]
-        return "server_error" if code.startswith("5") or code == "408" else "client_error"
-    if kind in ("timeout", "connection", "bad_response"):
-        return kind
+    if kind is ErrorKind.HTTP and status is not None:
+        return "server_error" if status >= 500 or status == 408 else "client_error"
+    if kind in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.BAD_RESPONSE):
+        return kind.value
     return "client_error"
 
 
@@ -309,16 +309,16 @@ class MetricsObserver(BaseObserver):
             if ttft is not None:
                 self._ttft.observe(ttft)
         else:
-            self._status_child(status_label(outcome.error_kind)).inc()
-            self._failures[reason_label(outcome.error_kind)].inc()
+            self._status_child(status_label(outcome.error_kind, outcome.error_status)).inc()
+            self._failures[reason_label(outcome.error_kind, outcome.error_status)].inc()
         if outcome.prompt_tokens:
             self._prompt.inc(outcome.prompt_tokens)
         if outcome.completion_tokens:
             self._completion.inc(outcome.completion_tokens)
 
     def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
-        self._status_child(status_label(error.kind)).inc()
-        self._retries[reason_label(error.kind)].inc()
+        self._status_child(status_label(error.kind, error.status)).inc()
+        self._retries[reason_label(error.kind, error.status)].inc()
 
     def on_sample(self, result: SampleResult, scorer: Scorer) -> None:
         self._done += 1

@@ -21,7 +21,7 @@ import orjson
 
 from .client import Completion, decode_completion, request_fields
 from .datasets import iter_samples
-from .errors import DatasetError, HTTPStatusError, RequestError
+from .errors import DatasetError, ErrorKind, HTTPStatusError, RequestError
 from .prompts import user_content
 from .runner import Prepared
 
@@ -143,7 +143,7 @@ class OfflineAnswers:
 
 class _Missing(RequestError):
     retryable = False
-    kind = "batch_error"
+    kind = ErrorKind.BATCH_ERROR
 
     def __init__(self, message: str, status: int | None) -> None:
         super().__init__(message, status=status)

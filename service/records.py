@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 
 from .datasets import Sample
+from .errors import ErrorKind, error_label
 from .parsers import Verdict
-from .scoring import Gold, Scorer
+from .scoring import Gold, Outcome, Scorer
 
 RECORD_SCHEMA = 1
 
@@ -31,7 +32,9 @@ class RequestOutcome:
     latency: float | None = None
     attempts: int = 0
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
+    #: the HTTP status of a failed request, when it got one (429, 503...)
+    error_status: int | None = None
     verdict: Verdict | None = None
     ttft: float | None = None  # time to first token, for streamed answers
 
@@ -48,7 +51,10 @@ class RequestOutcome:
             "ttft": self.ttft,
             "attempts": self.attempts,
             "error": self.error,
-            "error_kind": self.error_kind,
+            "error_kind": None
+            if self.error_kind is None
+            else error_label(self.error_kind, self.error_status),
+            "error_status": self.error_status,
             "verdict": None if v is None or v.categories is None else sorted(v.categories),
             "reason": None if v is None else v.reason,
         }
@@ -58,15 +64,10 @@ class RequestOutcome:
 class SampleResult:
     sample: Sample
     seq: int
-    outcome: str
+    outcome: Outcome
     verdict: Verdict
     latency: float
     parts: list[RequestOutcome] = field(default_factory=list)
-
-    @property
-    def gold(self) -> Gold:
-        s = self.sample
-        return Gold(s.labels, s.unsafe, s.unknown)
 
     @property
     def prompt_tokens(self) -> int:
@@ -135,7 +136,7 @@ def replay(record: dict[str, Any], scorer: Scorer) -> None:
     scorer.add(
         gold_of(record),
         None if predicted is None else frozenset(predicted),
-        record["outcome"],
+        Outcome(record["outcome"]),
         record.get("source", ""),
         record.get("latency"),
         [p["latency"] for p in record.get("parts", ()) if p.get("latency") is not None],

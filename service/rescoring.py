@@ -22,7 +22,7 @@ import orjson
 
 from . import __version__
 from .config import RunConfig
-from .errors import StoreError
+from .errors import StoreError, parse_error_label
 from .parsers import Verdict, parse
 from .policies import load_policy_set
 from .records import RequestOutcome, gold_of, members_of
@@ -62,10 +62,13 @@ def _config(row_config: dict[str, Any], output_format: str | None, run_id: str) 
 
 
 def _part(stored: dict[str, Any], spec: RequestSpec) -> RequestOutcome:
+    label = stored.get("error_kind")
+    kind, status = parse_error_label(label) if label else (None, None)
     part = RequestOutcome(
         key=stored["key"],
         error=stored.get("error"),
-        error_kind=stored.get("error_kind"),
+        error_kind=kind,
+        error_status=stored.get("error_status", status),
     )
     if part.error is None:
         part.verdict = parse(stored.get("content"), spec.fmt, spec.ctx, stored.get("finish_reason"))

@@ -1,4 +1,4 @@
-"""In-stream scoring: every metric of DESIGN.md's definitions, updated one sample at a time.
+"""In-stream scoring: every metric of a run (defined below and in docs/running.md), one sample at a time.
 
 * multi-policy accuracy: predicted set == gold set, over samples whose every category
   label is known; parse failures and failed requests count as wrong;
@@ -16,19 +16,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from .histogram import LogHistogram
 from .stats import wilson
 
-CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED = (
-    "correct",
-    "wrong",
-    "parse_failure",
-    "error",
-    "unscored",
-)
-OUTCOMES = (CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED)
+
+class Outcome(StrEnum):
+    """A scored sample's outcome (stored in each record as its value)."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    PARSE_FAILURE = "parse_failure"
+    ERROR = "error"
+    UNSCORED = "unscored"
+
+
+CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED = Outcome
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+#: How a failed sample failed (the outcome it gets).
+Failure = Literal[Outcome.PARSE_FAILURE, Outcome.ERROR]
 _MAX_SOURCES = 64
 
 
@@ -43,7 +51,7 @@ class Gold:
         return self.labels is not None and not self.unknown
 
 
-def outcome_of(gold: Gold, predicted: frozenset[str] | None, failure: str | None) -> str:
+def outcome_of(gold: Gold, predicted: frozenset[str] | None, failure: Failure | None) -> Outcome:
     """``error``/``parse_failure`` for failures, else ``correct``/``wrong`` on the strictest
     comparison the gold supports (exact set, else binary), else ``unscored``."""
     if failure is not None:
@@ -71,7 +79,7 @@ class _Counts:
     unsafe_missed: int = 0
     unknown_labels: int = 0
 
-    def add(self, gold: Gold, predicted: frozenset[str] | None, outcome: str) -> None:
+    def add(self, gold: Gold, predicted: frozenset[str] | None, outcome: Outcome) -> None:
         self.samples += 1
         failed = predicted is None
         if outcome == PARSE_FAILURE:
@@ -162,7 +170,7 @@ class Scorer:
         self,
         gold: Gold,
         predicted: frozenset[str] | None,
-        outcome: str,
+        outcome: Outcome,
         source: str = "",
         latency: float | None = None,
         request_latencies: Iterable[float] = (),

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from policybench.service.config import build_run_config
 from policybench.service.datasets import iter_samples
+from policybench.service.errors import error_label, parse_error_label
 from policybench.service.metrics import RunMetrics, reason_label, status_label
 from policybench.service.observer import Observers
 from policybench.service.runner import Run, RunResult, prepare
@@ -230,7 +231,7 @@ async def test_accuracy_is_nan_until_a_sample_is_scored() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "reason"),
+    ("label", "status", "reason"),
     [
         (None, "200", "client_error"),
         ("rate_limited", "429", "rate_limited"),
@@ -244,10 +245,13 @@ async def test_accuracy_is_nan_until_a_sample_is_scored() -> None:
         ("weird", "other", "client_error"),
     ],
 )
-def test_error_kinds_fold_into_bounded_labels(kind: str | None, status: str, reason: str) -> None:
-    assert status_label(kind) == status
+def test_error_kinds_fold_into_bounded_labels(label: str | None, status: str, reason: str) -> None:
+    # the stored label read back gives the kind and the status code as data
+    kind, code = parse_error_label(label) if label else (None, None)
+    assert status_label(kind, code) == status
     if kind is not None:
-        assert reason_label(kind) == reason
+        assert reason_label(kind, code) == reason
+        assert label == "weird" or error_label(kind, code) == label
 
 
 def test_metric_names_follow_prometheus_conventions() -> None:
