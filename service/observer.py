@@ -21,15 +21,13 @@ class RunObserver(Protocol):
     def on_start(self, run: RunHandle) -> None: ...
     def on_request(self, outcome: RequestOutcome) -> None: ...
     def on_sample(self, result: SampleResult, scorer: Scorer) -> None: ...
+    def on_retry(self, key: str, error: RequestError, attempt: int) -> None: ...
     def on_finish(self, run: RunHandle, summary: RunSummary) -> None: ...
 
 
 class BaseObserver:
-    """No-op implementations, to subclass.
-
-    ``on_retry`` is an optional hook (not part of :class:`RunObserver`): the dispatcher
-    calls it, when an observer has it, for each failed attempt it is about to retry.
-    """
+    """No-op implementations, to subclass.  ``on_retry`` is called for each failed attempt
+    the dispatcher is about to retry (``on_request`` sees only each request's final outcome)."""
 
     def on_start(self, run: RunHandle) -> None:
         pass
@@ -52,9 +50,6 @@ class Observers(BaseObserver):
 
     def __init__(self, observers: Sequence[RunObserver]) -> None:
         self._observers = tuple(observers)
-        self._retry_hooks = tuple(
-            hook for o in self._observers if (hook := getattr(o, "on_retry", None)) is not None
-        )
 
     def on_start(self, run: RunHandle) -> None:
         for o in self._observers:
@@ -69,8 +64,8 @@ class Observers(BaseObserver):
             o.on_sample(result, scorer)
 
     def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
-        for hook in self._retry_hooks:
-            hook(key, error, attempt)
+        for o in self._observers:
+            o.on_retry(key, error, attempt)
 
     def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         for o in self._observers:
