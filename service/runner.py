@@ -1,4 +1,4 @@
-"""One run, start to finish: prepare (validate everything), dispatch, score, store, summarise.
+"""One run, start to finish: prepare (read and validate every input), dispatch, score, store.
 
 This module is the one place that owns a run's concurrency and shutdown.  Samples are
 streamed from the dataset; a request slot is taken *before* each request task is created,
@@ -23,12 +23,13 @@ from typing import Any
 
 from . import __version__
 from .adaptive import AdaptiveController
+from .chat_templates import ChatTemplate, load_chat_template
 from .client import ClientSettings
 from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .endpoints import ChatLike
-from .errors import ErrorBudgetExceeded, RequestError, StoreError
+from .errors import ErrorBudgetExceeded, ErrorKind, RequestError, StoreError
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
 from .parsers import parse
@@ -53,15 +54,20 @@ class Prepared:
     dataset: DatasetInfo
     policies: PolicySet
     strategy: Strategy
+    #: the completions route's chat template (batched runs only)
+    chat_template: ChatTemplate | None = None
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Read and validate the policies and the whole dataset.  Raises :class:`InputError`."""
+    """Read and validate every input before anything is sent or stored: the policies, the
+    whole dataset, the strategy, and the chat template of a batched run.  Raises
+    :class:`InputError`."""
     policies = load_policy_set(config.policies)
     path = resolve(config.dataset)
     info = scan(path, frozenset(policies.categories))
     strategy = strategy_from_config(config, policies)
-    return Prepared(config, path, info, policies, strategy)
+    template = load_chat_template(config.chat_template) if config.batch_size > 1 else None
+    return Prepared(config, path, info, policies, strategy, template)
 
 
 @dataclass(slots=True)
@@ -151,7 +157,6 @@ class Run:
         self.config = prepared.config
         self.store = store
         self.observer: RunObserver = observer or BaseObserver()
-        self._on_retry = getattr(self.observer, "on_retry", None)  # optional hook
         self._api_key = api_key
         self._resume = resume
         self._gate = gate
@@ -165,7 +170,9 @@ class Run:
         else:
             self.limiter = Limiter(int(self.config.concurrency))
         self.scorer = Scorer(prepared.policies.categories)
-        self.retry = RetryPolicy(max_attempts=self.config.max_attempts)
+        self.retry = RetryPolicy(
+            max_attempts=self.config.max_attempts, total_timeout=self.config.total_timeout
+        )
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
@@ -238,7 +245,9 @@ class Run:
         return done, prior_seconds
 
     async def execute(self) -> RunResult:
-        done, prior_seconds = self._open()
+        # git provenance and a resume's replay of stored records block: off the loop
+        # (`bench serve` shares it between jobs)
+        done, prior_seconds = await asyncio.to_thread(self._open)
         assert self.handle is not None
         self.observer.on_start(self.handle)
         status = "success"
@@ -322,7 +331,7 @@ class Run:
         )
         writer = self._writer = RecordWriter(self.store, self.run_id, clock=self._clock)
         categories = frozenset(self.prepared.policies.categories)
-        chat_client = self._given_client or build_client(cfg, settings)
+        chat_client = self._given_client or build_client(cfg, settings, self.prepared.chat_template)
         async with chat_client as client, asyncio.TaskGroup() as tg:
             writer_task = tg.create_task(writer.run())
             self._client = client
@@ -388,28 +397,40 @@ class Run:
         self, client: ChatLike, pending: _Pending, index: int, spec: RequestSpec, user: str
     ) -> None:
         outcome = RequestOutcome(key=spec.key)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        total = self.retry.total_timeout
+        deadline = None if total is None else started + total
         try:
             attempt = 0
             while True:
                 attempt += 1
+                cutoff = asyncio.timeout_at(deadline)
                 try:
-                    if self._gate is None:
-                        completion = await client.chat(
-                            spec.system, user, spec.model, spec.reasoning_effort
-                        )
-                    else:
-                        async with self._gate:
+                    async with cutoff:
+                        if self._gate is None:
                             completion = await client.chat(
                                 spec.system, user, spec.model, spec.reasoning_effort
                             )
+                        else:
+                            async with self._gate:
+                                completion = await client.chat(
+                                    spec.system, user, spec.model, spec.reasoning_effort
+                                )
+                except TimeoutError:
+                    if not cutoff.expired():
+                        raise
+                    outcome.error = f"no answer within --total-timeout {total:g}s"
+                    outcome.error_kind = ErrorKind.TIMEOUT
+                    break
                 except RequestError as exc:
-                    delay = self.retry.delay(attempt, exc)
+                    delay = self.retry.delay(attempt, exc, elapsed=loop.time() - started)
                     if delay is None:
                         outcome.error = str(exc)
                         outcome.error_kind = exc.kind
+                        outcome.error_status = exc.status
                         break
-                    if self._on_retry is not None:
-                        self._on_retry(spec.key, exc, attempt)
+                    self.observer.on_retry(spec.key, exc, attempt)
                     await asyncio.sleep(delay)
                     continue
                 outcome.content = completion.content
