@@ -8,6 +8,7 @@ than ``knee_gain`` throughput: past it, requests only queue.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,13 +55,7 @@ async def sweep(
                 c = todo.pop(0)
                 cfg: RunConfig = prepared.config.model_copy(update={"concurrency": c})
                 result = await Run(
-                    Prepared(
-                        cfg,
-                        prepared.dataset_path,
-                        prepared.dataset,
-                        prepared.policies,
-                        prepared.strategy,
-                    ),
+                    dataclasses.replace(prepared, config=cfg),
                     store,
                 ).execute()
                 s = result.summary
