@@ -119,7 +119,8 @@ def default_store_path() -> Path:
 
 
 class Store:
-    """One SQLite file.  Safe to use from the event loop thread and one writer thread."""
+    """One SQLite file.  One connection, shared by the event loop thread and worker threads
+    (the record writer, a resume's replay) under one lock."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
