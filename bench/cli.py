@@ -76,6 +76,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run a benchmark: classify every sample of a dataset and score it.",
     ),
     "runs": ("runs_command", "runs_cmd", "List stored runs, newest last."),
+    "score-outputs": (
+        "score_outputs_command",
+        "score_outputs_cmd",
+        "Score FILE's already-generated answers against --dataset, with no server.",
+    ),
     "serve": (
         "serve_command",
         "serve_cmd",

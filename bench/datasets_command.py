@@ -224,8 +224,14 @@ def validate_cmd(file: str, policies: str, any_category: bool, as_json: bool) ->
 
 
 @datasets.command("import")
-@click.argument("fmt", metavar="FORMAT")
-@click.argument("src", type=click.Path(dir_okay=False))
+@click.argument("fmt", metavar="[FORMAT]", required=False)
+@click.argument("src", metavar="SRC", required=False, type=click.Path(dir_okay=False))
+@option(
+    "--protocol",
+    default=None,
+    help="A published protocol's recipe (subset and label rule; `bench datasets protocols`) "
+    "instead of FORMAT.",
+)
 @option(
     "--output",
     "-o",
@@ -263,18 +269,38 @@ def validate_cmd(file: str, policies: str, any_category: bool, as_json: bool) ->
 @option("--source", default=None, help="Set every sample's `source` to this.")
 @option("--force", is_flag=True, help="Replace OUT if it exists.")
 @json_option
-def import_cmd(fmt: str, src: str, out: str, as_json: bool, **opts: Any) -> None:
+def import_cmd(
+    fmt: str | None, src: str | None, out: str, protocol: str | None, as_json: bool, **opts: Any
+) -> None:
     """Convert SRC (a local download in FORMAT) into a policybench JSONL dataset.
 
     FORMAT: wildguardmix, openai-moderation, xstest, harmbench, advbench,
-    simplesafetytests, beavertails, toxicchat, aegis, seed, jsonl, csv.
+    simplesafetytests, beavertails, toxicchat, aegis, guardreasoner, seed, jsonl, csv.
+    Or `--protocol NAME SRC`: a published protocol's subset and label rule, its counts
+    checked against the published ones.
     """
     from policybench.service.importers import ImportOptions, get, run_import
+    from policybench.service.importers.recipes import get_recipe, run_recipe
 
-    try:
-        importer = get(fmt)
-    except KeyError as exc:
-        raise _usage_error(str(exc.args[0])) from exc
+    recipe = None
+    if protocol is not None:
+        if fmt is not None and src is not None:
+            raise _usage_error("--protocol takes SRC only, not FORMAT SRC")
+        src = src or fmt
+        try:
+            recipe = get_recipe(protocol)
+        except KeyError as exc:
+            raise _usage_error(str(exc.args[0])) from exc
+        importer = recipe.importer
+    else:
+        if fmt is None or src is None:
+            raise _usage_error("give FORMAT SRC, or --protocol NAME SRC")
+        try:
+            importer = get(fmt)
+        except KeyError as exc:
+            raise _usage_error(str(exc.args[0])) from exc
+    if src is None:
+        raise _usage_error("missing SRC")
     if opts["stratify"] and opts["sample"] is None:
         raise _usage_error("--stratify needs --sample N")
     options = ImportOptions(
@@ -292,12 +318,19 @@ def import_cmd(fmt: str, src: str, out: str, as_json: bool, **opts: Any) -> None
         source=opts["source"],
         force=opts["force"],
     )
+    check = None
     try:
-        report = run_import(importer, Path(src), Path(out), options)
+        if recipe is not None:
+            report, check = run_recipe(recipe, Path(src), Path(out), options)
+        else:
+            report = run_import(importer, Path(src), Path(out), options)
     except _usage_errors() as exc:
         raise _usage_error(str(exc)) from exc
     if as_json:
-        _echo_json(report.as_dict())
+        doc = report.as_dict()
+        if recipe is not None and check is not None:
+            doc["protocol"] = {**recipe.record(), "counts": check.as_dict()}
+        _echo_json(doc)
         return
     click.echo(
         f"wrote {report.written} samples to {out} ({report.rows} rows read, {report.kept} kept)",
@@ -307,4 +340,30 @@ def import_cmd(fmt: str, src: str, out: str, as_json: bool, **opts: Any) -> None
         click.echo(f"  dropped {n}: {reason}", err=True)
     labels = ", ".join(f"{k} {v}" for k, v in report.written_strata.most_common())
     click.echo(f"  labels: {labels}", err=True)
+    if recipe is not None and check is not None:
+        click.echo(
+            f"  protocol {recipe.name} ({recipe.task.value} task): {check.describe()}", err=True
+        )
     sys.stderr.flush()
+
+
+@datasets.command("protocols")
+@json_option
+def protocols_cmd(as_json: bool) -> None:
+    """Published-protocol recipes for `bench datasets import --protocol NAME`."""
+    from policybench.service.importers.recipes import RECIPES
+
+    if as_json:
+        _echo_json([{**r.record(), "reads": r.reads} for r in RECIPES.values()])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    for col in ("protocol", "task", "samples", "positive", "reads", "rule"):
+        table.add_column(col, overflow="fold")
+    for r in RECIPES.values():
+        n = f"{r.expected.samples:,}" if r.expected else "-"
+        pos = f"{r.expected.positive:,}" if r.expected and r.expected.positive is not None else "-"
+        table.add_row(r.name, r.task.value, n, pos, r.reads, r.rule)
+    Console().print(table)

@@ -57,6 +57,7 @@ def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
         "style": opts.get("sim_style") or "auto",
         "faults": list(opts.get("sim_faults") or ()),
         "independent_models": bool(opts.get("sim_independent_models")),
+        "logprob_separation": opts.get("sim_logprob_separation", 2.0),
     }
     from .sim import FaultSpecError, SimConfigError, sim_config_from_settings
 
@@ -281,6 +282,13 @@ async def _run_async(
     "--sim-independent-models",
     is_flag=True,
     help="Simulated server: each model name errs on its own draws (so ensembles have something to vote on).",
+)
+@option(
+    "--sim-logprob-separation",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Simulated server: how much surer its right answers are than its wrong ones (logits), in logprobs.",
 )
 @option(
     "--sim-style",

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 from policybench.service.api import ServiceConfig, serve
+from policybench.service.api.settings import normalise_url
 from policybench.service.errors import ConfigError
 
 from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
@@ -41,6 +42,9 @@ def build_settings(opts: dict[str, Any]) -> ServiceConfig:
         max_body_bytes=opts["max_body_bytes"],
         grace_period=opts["grace_period"],
         api_key=api_key or None,
+        upstreams=tuple(normalise_url(u) or u for u in opts["upstream"]),
+        header_timeout=opts["header_timeout"],
+        max_connections=opts["max_connections"],
         sim_backend=simulated_server,
     )
     try:
@@ -55,6 +59,8 @@ def serve_command(opts: dict[str, Any]) -> int:
     store = open_store(opts["store"])
     try:
         asyncio.run(_serve(settings, store))
+    except ConfigError as exc:  # cannot listen on --host/--port
+        raise BenchError(f"--{exc.field}: {exc.problem}", EXIT_USAGE) from exc
     finally:
         store.close()
     return EXIT_OK
@@ -138,6 +144,28 @@ async def _serve_until(settings: ServiceConfig, store: Any, stop: asyncio.Event)
     default="OPENAI_API_KEY",
     show_default=True,
     help="Environment variable holding the upstream servers' API key (never stored or shown).",
+)
+@option(
+    "--upstream",
+    multiple=True,
+    metavar="URL",
+    help="A model server jobs may use (repeatable); the API key is only ever sent to these, "
+    "and a job without --base-url goes to the first. Required when an API key is set.",
+)
+@option(
+    "--header-timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's headers (slow and half-open "
+    "connections are closed).",
+)
+@option(
+    "--max-connections",
+    type=click.IntRange(8, 1_000_000),
+    default=1024,
+    show_default=True,
+    help="Client connections held at most; at the cap the oldest idle ones are closed.",
 )
 @store_option
 def serve_cmd(**opts: Any) -> None:

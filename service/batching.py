@@ -28,6 +28,7 @@ import orjson
 
 from .chat_templates import ChatTemplate
 from .client import ChatClient, Completion
+from .client_types import NativeRequest
 from .errors import BadResponse, HTTPStatusError, RequestError
 
 MODES = ("auto", "chat-batch", "completions")
@@ -91,6 +92,10 @@ class BatchingClient:
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(((model, reasoning_effort), _Item(system, user, future)))
         return await future
+
+    async def send(self, request: NativeRequest) -> Completion:
+        """Native-format requests are not coalesced: each goes on its own."""
+        return await self._inner.send(request)
 
     async def _flusher(self) -> None:
         """Group queued calls by (model, effort) into batches and send each batch when it is

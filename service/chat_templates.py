@@ -56,6 +56,10 @@ class ChatTemplate:
         return (final.group(1).strip() if final else None), reasoning
 
 
+#: Templates shipped in ``policies/templates/chat/``, named without their ``.txt``.
+SHIPPED_CHAT_TEMPLATES = frozenset({"harmony", "generic"})
+
+
 def load_chat_template(spec: str) -> ChatTemplate:
     """A shipped template by name (``harmony``, ``generic``) or a template file's path."""
     shipped_path = shipped("policies") / "templates" / "chat" / f"{spec}.txt"

@@ -18,8 +18,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .client_types import Completion
+from .client_types import Completion, NativeRequest, TokenLogprobs
 from .errors import BadResponse, HTTPStatusError, RequestTimeout, TransportError
+from .redaction import redact
 from .retry import parse_retry_after
 from .streaming import StreamAccumulator
 
@@ -44,6 +45,8 @@ class ClientSettings:
     extra_body: Mapping[str, Any] = field(default_factory=dict)
     #: Stream answers (SSE) to measure the time to the first token.
     stream: bool = False
+    #: Ask for logprobs with this many alternatives per token (scores); ``None``: don't.
+    top_logprobs: int | None = None
 
 
 class ChatClient:
@@ -57,6 +60,10 @@ class ChatClient:
             settings.model, settings.max_tokens, settings.temperature, settings.reasoning_effort
         )
         base.update(settings.extra_body)
+        self._plain_body = dict(base)  # without logprobs, whose shape differs per route
+        if settings.top_logprobs is not None:
+            base["logprobs"] = True
+            base["top_logprobs"] = settings.top_logprobs
         self._base_body = dict(base)
         if settings.stream:
             base["stream"] = True
@@ -133,6 +140,21 @@ class ChatClient:
         raw, latency = await self.post(self._url, data)
         return decode_completion(raw, latency)
 
+    async def send(self, request: NativeRequest) -> Completion:
+        """One attempt of a request in a guard model's own format (``/chat/completions``
+        with its messages and template arguments, or ``/completions`` with its prompt)."""
+        top = self.settings.top_logprobs
+        if request.route == "chat":
+            body = {**self._base_body, **request.fields}
+            raw, latency = await self.post(self._url, orjson.dumps(body))
+            return decode_completion(raw, latency)
+        body = dict(self._plain_body)
+        if top is not None:
+            body["logprobs"] = top
+        body.update(request.fields)
+        raw, latency = await self.post(self.base_url + "/completions", orjson.dumps(body))
+        return decode_text_completion(raw, latency)
+
     @property
     def base_url(self) -> str:
         return self.settings.base_url.rstrip("/")
@@ -151,7 +173,7 @@ class ChatClient:
             async with self._session.post(url, data=data) as resp:
                 raw = await resp.read()
                 if resp.status >= 400 or resp.status < 200:
-                    raise _status_error(resp, raw)
+                    raise _status_error(resp, raw, self.settings.api_key)
         return raw, time.perf_counter() - started
 
     async def _stream(self, data: bytes) -> Completion:
@@ -160,7 +182,7 @@ class ChatClient:
         with self._mapped_errors():
             async with self._session.post(self._url, data=data) as resp:
                 if resp.status >= 400 or resp.status < 200:
-                    raise _status_error(resp, await resp.read())
+                    raise _status_error(resp, await resp.read(), self.settings.api_key)
                 answer = StreamAccumulator(started)
                 async for line in resp.content:
                     answer.feed(line)
@@ -181,10 +203,11 @@ class ChatClient:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _status_error(resp: aiohttp.ClientResponse, raw: bytes) -> HTTPStatusError:
+def _status_error(resp: aiohttp.ClientResponse, raw: bytes, api_key: str | None) -> HTTPStatusError:
+    """The error for a non-2xx answer, its body scrubbed of the key (servers echo it)."""
     return HTTPStatusError(
         resp.status,
-        raw.decode("utf-8", "replace"),
+        redact(raw.decode("utf-8", "replace"), api_key),
         headers=resp.headers,
         retry_after=parse_retry_after(resp.headers.get("Retry-After")),
     )
@@ -232,7 +255,77 @@ def decode_completion(raw: bytes, latency: float) -> Completion:
         prompt_tokens=_int(usage.get("prompt_tokens")),
         completion_tokens=_int(usage.get("completion_tokens")),
         latency=latency,
+        logprobs=chat_logprobs(choice.get("logprobs")),
     )
+
+
+def decode_text_completion(raw: bytes, latency: float) -> Completion:
+    """Read a ``text_completion`` body (one prompt); :class:`BadResponse` if it is not one."""
+    try:
+        obj = orjson.loads(raw)
+        choice = obj["choices"][0]
+        text = choice["text"]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        raise BadResponse(f"no choices[0].text in the body: {raw[:120]!r}") from exc
+    if text is not None and not isinstance(text, str):
+        raise BadResponse("choices[0].text is not a string")
+    usage = obj.get("usage") or {}
+    return Completion(
+        content=text,
+        reasoning=None,
+        finish_reason=choice.get("finish_reason"),
+        prompt_tokens=_int(usage.get("prompt_tokens")),
+        completion_tokens=_int(usage.get("completion_tokens")),
+        latency=latency,
+        logprobs=completion_logprobs(choice.get("logprobs")),
+    )
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+        return float(value)
+    return None
+
+
+def chat_logprobs(obj: Any) -> tuple[TokenLogprobs, ...] | None:
+    """``choices[0].logprobs`` of a chat completion: ``{"content": [{"token", "logprob",
+    "top_logprobs": [{"token", "logprob"}]}]}``; ``None`` when absent or malformed."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
+        return None
+    out = []
+    for item in obj["content"]:
+        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
+            return None
+        top = tuple(
+            (t["token"], lp)
+            for t in item.get("top_logprobs") or ()
+            if isinstance(t, dict)
+            and isinstance(t.get("token"), str)
+            and (lp := _float(t.get("logprob"))) is not None
+        )
+        out.append(TokenLogprobs(item["token"], _float(item.get("logprob")) or 0.0, top))
+    return tuple(out)
+
+
+def completion_logprobs(obj: Any) -> tuple[TokenLogprobs, ...] | None:
+    """``choices[i].logprobs`` of a text completion: ``{"tokens": [...], "token_logprobs":
+    [...], "top_logprobs": [{token: logprob}, ...]}``; ``None`` when absent or malformed."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("tokens"), list):
+        return None
+    tokens = obj["tokens"]
+    lps = obj.get("token_logprobs") or [None] * len(tokens)
+    tops = obj.get("top_logprobs") or [None] * len(tokens)
+    out = []
+    for token, lp, top in zip(tokens, lps, tops, strict=False):
+        if not isinstance(token, str):
+            return None
+        pairs = tuple(
+            (t, v)
+            for t, raw in (top.items() if isinstance(top, dict) else ())
+            if isinstance(t, str) and (v := _float(raw)) is not None
+        )
+        out.append(TokenLogprobs(token, _float(lp) or 0.0, pairs))
+    return tuple(out)
 
 
 def _int(value: Any) -> int | None:

@@ -24,8 +24,9 @@ from pydantic import (
 from .errors import ConfigError
 from .option_meta import Option
 
-#: Where a run's answers come from: a server, the built-in simulator, or an offline batch file.
-Backend = Literal["server", "simulated", "offline-batch"]
+#: Where a run's answers come from: a server, the built-in simulator, an offline batch
+#: output file, or a file of published outputs (`bench score-outputs`).
+Backend = Literal["server", "simulated", "offline-batch", "scored-outputs"]
 
 
 class SimSettings(BaseModel):
@@ -74,11 +75,13 @@ class RunConfig(BaseModel):
     (``python -m policybench.service.api.schema --write``).  See docs/architecture.md.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     dataset: str = Field(
+        min_length=1,
+        max_length=4096,
         description="Dataset file (.jsonl or the seed's .json) or a shipped name (balanced); "
-        "required unless --resume (which reuses the run's own)."
+        "required unless --resume (which reuses the run's own).",
     )
     policies: str = Field(
         "minimal", description="minimal|medium|verbose, or a policy folder (DIR or DIR@verbosity)."
@@ -128,6 +131,7 @@ class RunConfig(BaseModel):
     rate: float | None = Field(
         None,
         gt=0,
+        le=1_000_000,
         description="Poisson arrivals at this many samples per second (latency under a given "
         "load); --concurrency still caps requests in flight.",
     )
@@ -146,8 +150,29 @@ class RunConfig(BaseModel):
         description="Chat template for the completions route: harmony, generic, or a template "
         "file.",
     )
+    prompt_format: Annotated[str | None, Option(metavar="FORMAT")] = Field(
+        None,
+        description="Native prompt format of a guard model family (policies/formats/native/, "
+        "docs/formats.md), 'auto' to choose it by --model's name, or a .toml file; "
+        "default: policybench's generic prompt.",
+    )
+    scores: Literal["none", "logprobs", "confidence"] = Field(
+        "none",
+        description="Read P(unsafe) per sample: from the verdict token's logprobs, or a "
+        "verbalised confidence; gives AUPRC, ROC-AUC and operating-point figures.",
+    )
+    top_logprobs: int = Field(
+        5, ge=1, le=20, description="Alternatives per token asked for with --scores logprobs."
+    )
+    threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Operating point: a score at or above this is unsafe "
+        "(bench rescore --threshold changes it without requests).",
+    )
     max_tokens: int | None = Field(
-        2048, ge=1, description="max_tokens per request (reasoning models need room)."
+        2048, ge=1, le=1_000_000, description="max_tokens per request (reasoning models need room)."
     )
     temperature: float | None = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     reasoning_effort: Literal["low", "medium", "high"] | None = Field(
@@ -157,7 +182,7 @@ class RunConfig(BaseModel):
         False, description="Ask the model to reason step by step before answering."
     )
     timeout: Annotated[float, Option(operational=True)] = Field(
-        120.0, gt=0, description="Seconds per request attempt."
+        120.0, gt=0, le=86_400, description="Seconds per request attempt."
     )
     total_timeout: Annotated[float | None, Option(operational=True)] = Field(
         None,
@@ -172,9 +197,9 @@ class RunConfig(BaseModel):
         description="Attempts per request (retries on 429, 5xx, timeouts, dropped connections).",
     )
     grace_period: Annotated[float, Option(operational=True)] = Field(
-        30.0, ge=0, description="Seconds in-flight requests get to finish after Ctrl-C."
+        30.0, ge=0, le=3600, description="Seconds in-flight requests get to finish after Ctrl-C."
     )
-    limit: int | None = Field(None, ge=1, description="Only the first N samples.")
+    limit: int | None = Field(None, ge=1, le=10**12, description="Only the first N samples.")
     max_error_rate: Annotated[float | None, Option(operational=True)] = Field(
         None, gt=0, le=1, description="Abort when more than this share of samples failed (0-1)."
     )

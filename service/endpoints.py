@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .client import Completion
+from .client_types import NativeRequest
 from .errors import HTTPStatusError, RequestError
 
 
@@ -27,6 +28,7 @@ class ChatLike(Protocol):
     async def chat(
         self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
     ) -> Completion: ...
+    async def send(self, request: NativeRequest) -> Completion: ...
 
 
 @dataclass(slots=True)
@@ -105,11 +107,19 @@ class EndpointPool:
     async def chat(
         self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
     ) -> Completion:
-        ep = self.pick(system)
+        return await self._call(system, lambda c: c.chat(system, user, model, reasoning_effort))
+
+    async def send(self, request: NativeRequest) -> Completion:
+        return await self._call(request.affinity, lambda c: c.send(request))
+
+    async def _call(
+        self, affinity: str, call: Callable[[ChatLike], Awaitable[Completion]]
+    ) -> Completion:
+        ep = self.pick(affinity)
         ep.outstanding += 1
         ep.requests += 1
         try:
-            completion = await ep.client.chat(system, user, model, reasoning_effort)
+            completion = await call(ep.client)
         except RequestError as exc:
             ep.errors += 1
             if _counts_against_endpoint(exc):

@@ -78,6 +78,8 @@ class ErrorKind(StrEnum):
     BAD_RESPONSE = "bad_response"
     #: an offline batch output file has no usable answer for the request
     BATCH_ERROR = "batch_error"
+    #: a published-outputs file has no output for the sample (service/outputs.py)
+    NO_OUTPUT = "no_output"
     ERROR = "error"
 
 

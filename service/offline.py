@@ -20,9 +20,11 @@ from typing import Any
 import orjson
 
 from .client import Completion, decode_completion, request_fields
+from .client_types import NativeRequest
 from .datasets import iter_samples
 from .errors import DatasetError, ErrorKind, HTTPStatusError, RequestError
 from .prompts import user_content
+from .redaction import redact
 from .runner import Prepared
 
 BATCH_URL = "/v1/chat/completions"
@@ -137,8 +139,11 @@ class OfflineAnswers:
         if error is not None or body is None:
             raise _Missing(error or "no body", status)
         if status is not None and not 200 <= status < 300:
-            raise HTTPStatusError(status, body.decode("utf-8", "replace"))
+            raise HTTPStatusError(status, redact(body.decode("utf-8", "replace")))
         return decode_completion(body, 0.0)
+
+    async def send(self, request: NativeRequest) -> Completion:
+        raise _Missing("native prompt formats are not exported to offline batch files", None)
 
 
 class _Missing(RequestError):

@@ -51,23 +51,57 @@ class PolicySet:
         raise KeyError(category)
 
 
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """A parsed ``--policies`` value: the shipped set of one verbosity, or a folder.
+
+    ``folder`` is ``None`` for the shipped set; ``verbosity`` is ``None`` for a flat folder
+    of ``<category>.md`` files.  The verbosity is always one of :data:`VERBOSITIES`, so no
+    part of a spec can name a file outside its folder.
+    """
+
+    folder: Path | None
+    verbosity: str | None
+
+    def __str__(self) -> str:
+        if self.folder is None:
+            return str(self.verbosity)
+        return f"{self.folder}@{self.verbosity}" if self.verbosity else str(self.folder)
+
+
+def parse_policy_spec(spec: str) -> PolicySpec:
+    """``minimal|medium|verbose``, ``DIR`` or ``DIR@VERBOSITY``, without touching the disk.
+
+    The text after the *last* ``@`` is a verbosity only if it is one of the three names;
+    otherwise the whole text is the folder (a folder name may contain ``@``).  The one
+    parser used by the loader and by the service's path confinement, so both always agree
+    on which folder a spec names.
+    """
+    if spec in VERBOSITIES:
+        return PolicySpec(None, spec)
+    folder, sep, verbosity = spec.rpartition("@")
+    if sep and verbosity in VERBOSITIES and folder:
+        return PolicySpec(Path(folder), verbosity)
+    return PolicySpec(Path(spec), None)
+
+
 def load_policy_set(spec: str) -> PolicySet:
     """Load ``minimal|medium|verbose`` (shipped) or a folder, ``DIR`` or ``DIR@verbosity``."""
-    if spec in VERBOSITIES:
+    parsed = parse_policy_spec(spec)
+    if parsed.folder is None:
         root = shipped("policies")
-        files = [root / cat / f"{spec}.md" for cat in SHIPPED_ORDER]
+        files = [root / cat / f"{parsed.verbosity}.md" for cat in SHIPPED_ORDER]
         for path in files:
             if not path.is_file():
                 raise PolicyError(path, "missing policy file")
         return _build(spec, [_read_policy(p) for p in files])
 
-    folder, _, verbosity = spec.partition("@")
-    root = Path(folder)
+    root = parsed.folder
     if not root.is_dir():
         raise PolicyError(root, "no such policy folder (and not one of minimal, medium, verbose)")
-    if verbosity:
+    if parsed.verbosity:
         paths = sorted(
-            p / f"{verbosity}.md" for p in root.iterdir() if p.is_dir() and p.name != "templates"
+            p / f"{parsed.verbosity}.md" for p in root.iterdir() if _is_category_folder(p)
         )
         for path in paths:
             if not path.is_file():
@@ -80,6 +114,14 @@ def load_policy_set(spec: str) -> PolicySet:
     order = {c: i for i, c in enumerate(SHIPPED_ORDER)}
     policies.sort(key=lambda p: (order.get(p.category, len(order)), p.category))
     return _build(spec, policies)
+
+
+#: Subfolders of a policy folder that hold prompt data, not a category (the shipped layout).
+NOT_CATEGORIES = frozenset({"templates", "formats"})
+
+
+def _is_category_folder(path: Path) -> bool:
+    return path.is_dir() and path.name not in NOT_CATEGORIES and path.name[:1] not in "._"
 
 
 def _build(name: str, policies: list[Policy]) -> PolicySet:

@@ -1,7 +1,9 @@
 """What one request and one sample leave behind, and their stored (JSON) form.
 
 A stored record carries everything scoring needs (gold labels included), so reports,
-comparisons and rescoring work from the store alone, without the dataset file.
+comparisons and rescoring work from the store alone, without the dataset file.  Scores
+(``score``, P(unsafe), per record and per part) were added without a schema change:
+records written before them read as unscored.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class RequestOutcome:
     error_status: int | None = None
     verdict: Verdict | None = None
     ttft: float | None = None  # time to first token, for streamed answers
+    score: float | None = None  # P(unsafe), with --scores
+    score_reason: str | None = None  # why there is no score, with --scores
 
     def as_dict(self) -> dict[str, Any]:
         v = self.verdict
@@ -57,6 +61,8 @@ class RequestOutcome:
             "error_status": self.error_status,
             "verdict": None if v is None or v.categories is None else sorted(v.categories),
             "reason": None if v is None else v.reason,
+            "score": self.score,
+            "score_reason": self.score_reason,
         }
 
 
@@ -68,6 +74,7 @@ class SampleResult:
     verdict: Verdict
     latency: float
     parts: list[RequestOutcome] = field(default_factory=list)
+    score: float | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -99,6 +106,7 @@ class SampleResult:
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
                 "parts": [p.as_dict() for p in self.parts],
+                "score": self.score,
                 **members_of(self.verdict),
             }
         )
@@ -146,3 +154,4 @@ def replay(record: dict[str, Any], scorer: Scorer) -> None:
     for part in record.get("parts", ()):
         if part.get("ttft") is not None:
             scorer.add_ttft(part["ttft"])
+    scorer.add_score(gold_of(record), record.get("score"))

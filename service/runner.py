@@ -24,7 +24,7 @@ from typing import Any
 from . import __version__
 from .adaptive import AdaptiveController
 from .chat_templates import ChatTemplate, load_chat_template
-from .client import ClientSettings
+from .client import ClientSettings, Completion
 from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
@@ -37,6 +37,8 @@ from .policies import PolicySet, load_policy_set
 from .prompts import user_content
 from .records import RequestOutcome, SampleResult, replay
 from .retry import RetryPolicy
+from .run_scores import part_score, score_settings, verdict_finish
+from .scores import sample_score
 from .scoring import Gold, Scorer
 from .store import Store
 from .strategies import RequestSpec, Strategy, judge
@@ -113,6 +115,13 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
+async def _call(client: ChatLike, spec: RequestSpec, sample: Sample, user: str) -> Completion:
+    """One attempt of a request: a native format's own request, or system + user chat."""
+    if spec.native is not None:
+        return await client.send(spec.native(sample))
+    return await client.chat(spec.system, user, spec.model, spec.reasoning_effort)
+
+
 class _Arrivals:
     """Poisson arrivals at ``rate`` per second on an absolute schedule (no drift)."""
 
@@ -170,6 +179,8 @@ class Run:
         else:
             self.limiter = Limiter(int(self.config.concurrency))
         self.scorer = Scorer(prepared.policies.categories)
+        self.scorer.scores.threshold = self.config.threshold
+        self.scorer.scores.enabled = self.config.scores != "none"
         self.retry = RetryPolicy(
             max_attempts=self.config.max_attempts, total_timeout=self.config.total_timeout
         )
@@ -291,7 +302,7 @@ class Run:
         }
         out.update(self.scorer.summary(dispatch_seconds))
         out["backend"] = cfg.base_url if cfg.backend == "server" else cfg.backend
-        if cfg.backend == "offline-batch":  # answers came from a file: no throughput to speak of
+        if cfg.backend in ("offline-batch", "scored-outputs"):  # answers from a file: untimed
             out["samples_per_hour"] = None
             out["tokens_per_second"] = {"prompt": None, "completion": None}
         out["model"] = cfg.model
@@ -328,7 +339,9 @@ class Run:
             temperature=cfg.temperature,
             reasoning_effort=cfg.reasoning_effort,
             stream=cfg.stream,
+            top_logprobs=cfg.top_logprobs if cfg.scores == "logprobs" else None,
         )
+        settings = score_settings(settings, cfg, specs)
         writer = self._writer = RecordWriter(self.store, self.run_id, clock=self._clock)
         categories = frozenset(self.prepared.policies.categories)
         chat_client = self._given_client or build_client(cfg, settings, self.prepared.chat_template)
@@ -409,14 +422,10 @@ class Run:
                 try:
                     async with cutoff:
                         if self._gate is None:
-                            completion = await client.chat(
-                                spec.system, user, spec.model, spec.reasoning_effort
-                            )
+                            completion = await _call(client, spec, pending.sample, user)
                         else:
                             async with self._gate:
-                                completion = await client.chat(
-                                    spec.system, user, spec.model, spec.reasoning_effort
-                                )
+                                completion = await _call(client, spec, pending.sample, user)
                 except TimeoutError:
                     if not cutoff.expired():
                         raise
@@ -443,7 +452,17 @@ class Run:
                     outcome.ttft = completion.ttft
                     self.scorer.add_ttft(completion.ttft)
                 outcome.verdict = parse(
-                    completion.content, spec.fmt, spec.ctx, completion.finish_reason
+                    completion.content,
+                    spec.fmt,
+                    spec.ctx,
+                    verdict_finish(self.config, spec, completion.finish_reason),
+                )
+                outcome.score, outcome.score_reason = part_score(
+                    self.config,
+                    spec,
+                    completion,
+                    outcome.verdict,
+                    pending.sample.response is not None,
                 )
                 break
             outcome.attempts = attempt
@@ -467,7 +486,11 @@ class Run:
             verdict=verdict,
             latency=time.perf_counter() - pending.started,
             parts=parts,
+            score=sample_score(self.config.strategy, [p.score for p in parts])
+            if self.config.scores != "none"
+            else None,
         )
+        self.scorer.add_score(gold, result.score)
         self.scorer.add(
             gold,
             verdict.categories,

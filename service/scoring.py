@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from .histogram import LogHistogram
+from .scorebook import ScoreBook
 from .stats import wilson
 
 
@@ -162,6 +163,7 @@ class Scorer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     requests: int = 0
+    scores: ScoreBook = field(default_factory=ScoreBook)
 
     def __post_init__(self) -> None:
         self.confusion = {c: _Confusion() for c in self.categories}
@@ -214,6 +216,11 @@ class Scorer:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
 
+    def add_score(self, gold: Gold, score: float | None) -> None:
+        """A sample's P(unsafe) (``None``: unscored), kept for the curves (two numbers a
+        sample: the one part of a run's memory that grows with the dataset)."""
+        self.scores.add(gold.unsafe, score)
+
     def add_ttft(self, seconds: float) -> None:
         """Time to first token of one streamed request."""
         self.ttft.add(seconds)
@@ -258,6 +265,7 @@ class Scorer:
         out["prompt_tokens_per_request"] = (
             self.prompt_tokens / self.requests if self.requests else None
         )
+        out["scores"] = self.scores.summary()
         out["tokens_per_second"] = {
             "prompt": self.prompt_tokens / dispatch_seconds if dispatch_seconds > 0 else None,
             "completion": self.completion_tokens / dispatch_seconds

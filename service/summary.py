@@ -18,18 +18,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 SUMMARY_VERSION = 2
 
 
 class _Figures(BaseModel):
     # extra keys are kept, not refused: a summary written by a newer version still loads
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object (``--json``, the store, the API): keys in declaration order."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
 class Interval(_Figures):
@@ -90,6 +90,35 @@ class EndpointFigures(_Figures):
     mean_latency_seconds: float | None = None
 
 
+class OperatingPoint(_Figures):
+    """The confusion counts of the scores at the run's ``--threshold``."""
+
+    threshold: float
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    false_positive_rate: float | None = None
+
+
+class ScoreFigures(_Figures):
+    """The ``scores`` block: threshold-free figures of P(unsafe) (service/curves.py)."""
+
+    scored: int = 0
+    unscored: int = 0
+    positives: int = 0
+    negatives: int = 0
+    auprc: float | None = None
+    roc_auc: float | None = None
+    precision_at_recall: dict[str, float | None] = {}
+    recall_at_fpr_001: float | None = Field(None, alias="recall_at_fpr_0.01")
+    best_f1: dict[str, float] | None = None
+    operating_point: OperatingPoint | None = None
+
+
 class RunSummary(_Figures):
     """A run's figures (the shape of ``bench run --json``)."""
 
@@ -117,6 +146,8 @@ class RunSummary(_Figures):
     requests: int = 0
     tokens: Tokens = Tokens()
     prompt_tokens_per_request: float | None = None
+    #: with ``--scores``: AUPRC, ROC-AUC and the operating point (None: a run without scores)
+    scores: ScoreFigures | None = None
     tokens_per_second: TokenRates = TokenRates()
     # -- the run (service/runner.py) -------------------------------------------------------
     backend: str | None = None

@@ -65,6 +65,9 @@ VERDICTS = [
     ("llama_guard3", MULTI, "unsafe", U),
     ("llama_guard4", MULTI, "unsafe\nS14", {"illegal"}),
     ("llama_guard4", MULTI, "unsafe\nS5", {"harassment"}),
+    # Llama Guard over the run's own policies: S<i> is the i-th listed (native format)
+    ("llama_guard_policy", MULTI, "unsafe\nS2", {MULTI.categories[1]}),
+    ("llama_guard_policy", MULTI, "safe", SAFE),
     ("llama_guard1", MULTI, "unsafe\nO6", {"self_harm"}),
     ("llama_guard1", MULTI, "unsafe\nO1", {"violence", "hate_speech"}),
     ("llama_guard2", MULTI, "unsafe\nS9", {"hate_speech"}),

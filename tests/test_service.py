@@ -443,7 +443,7 @@ async def test_api_key_reaches_upstream_but_never_responses_store_or_logs(
     caplog.set_level("DEBUG")
     async with (
         holding_server() as (held_url, release, seen),
-        service(store, api_key=key) as (url, app),
+        service(store, api_key=key, upstreams=(held_url,)) as (url, app),
         aiohttp.ClientSession() as s,
     ):
         status, job = await post(

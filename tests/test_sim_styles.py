@@ -28,6 +28,7 @@ CASES = {
     "violation-safe": ("gauntlet", "violation_safe"),
     "valid-invalid": ("gauntlet", "valid_invalid"),
     "llamaguard": ("gauntlet", "llama_guard3"),
+    "llamaguard-listed": ("multi", "llama_guard_policy"),
     "wildguard": ("gauntlet", "wildguard"),
     "guardreasoner": ("gauntlet", "guardreasoner"),
     "shieldgemma": ("gauntlet", "shieldgemma"),

@@ -41,6 +41,10 @@ class Answer:
     completion_tokens: int
     finish_reason: str
     style: str
+    #: The verdict agrees with the gold labels (what the logprobs' confidence follows).
+    correct: bool = True
+    #: Seeded uniform draw behind this answer's logprobs / verbalised confidence.
+    draw: float = 0.5
 
 
 def tokens(text: str) -> int:
@@ -55,6 +59,11 @@ def decide(
     gold = truth.labels if truth is not None else frozenset()
     cats = question.categories
     key = ",".join(cats)
+    if question.kind == "binary":  # a guard model that lists no policies: one question
+        unsafe = bool(truth and (truth.unsafe or truth.labels))
+        if knowledge.draw(user, "binary-native") < error_rate:
+            unsafe = not unsafe
+        return frozenset(("unsafe",)) if unsafe else frozenset()
     if question.kind == "single":
         cat = cats[0]
         unsafe = cat in gold if truth is None or truth.labels else truth.unsafe
@@ -97,12 +106,14 @@ def compose(
 ) -> Answer:
     key = ",".join(question.categories)
     name = choose_style(style, model, question)
+    correct, draw = True, knowledge.draw(user, key, "logprob")
     if question.kind == "unknown":
         content = NO_POLICY
     else:
         # with independent models, the model's name is part of what the error draw hashes
         asked = f"{model}\x1e{user}" if independent else user
         violated = decide(question, truth, knowledge, asked, rates.error_rate)
+        correct = violated == decide(question, truth, knowledge, asked, 0.0)
         content = STYLES[name](question, violated, knowledge.draw(user, key, "style"))
     n_reason = 0
     if reasoning_median > 0:
@@ -118,14 +129,24 @@ def compose(
     elif quirk < cut + rates.truncate_rate:
         # cut off by the token limit: in the reasoning if there is one, else mid-answer
         if n_reason:
-            return Answer(None, reasoning_text(question, n_reason), n_reason, "length", name)
+            return Answer(
+                None, reasoning_text(question, n_reason), n_reason, "length", name, correct, draw
+            )
         content = content[: max(1, len(content) // 2)]
-        return Answer(content, None, tokens(content), "length", name)
+        return Answer(content, None, tokens(content), "length", name, correct, draw)
     answer_tokens = tokens(content) if content else 1
     if max_tokens is not None and n_reason + answer_tokens > max_tokens:
         if n_reason >= max_tokens:
-            return Answer(None, reasoning_text(question, max_tokens), max_tokens, "length", name)
+            return Answer(
+                None,
+                reasoning_text(question, max_tokens),
+                max_tokens,
+                "length",
+                name,
+                correct,
+                draw,
+            )
         content = content[: (max_tokens - n_reason) * 4]
         answer_tokens, finish = max_tokens - n_reason, "length"
     reasoning = reasoning_text(question, n_reason) if n_reason else None
-    return Answer(content, reasoning, n_reason + answer_tokens, finish, name)
+    return Answer(content, reasoning, n_reason + answer_tokens, finish, name, correct, draw)

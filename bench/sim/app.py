@@ -27,7 +27,9 @@ from .engine import Engine
 from .engine import EngineSequence as Seq
 from .faults import FaultInjector
 from .knowledge import Knowledge
+from .logprobs import chat_logprobs, completion_logprobs
 from .metrics import SimMetrics
+from .native_reading import NativeQuestion, read_chat, read_completion
 from .profile import Profile
 from .prompt_reading import read_question
 from .rendering import block_hashes, count_tokens, render_chat, render_output, split_rendered
@@ -113,9 +115,11 @@ async def _late_fault(request: web.Request, fault: str | None, body: bytes) -> w
     return web.Response(body=body, content_type="application/json")
 
 
-def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any]) -> tuple[Answer, Seq]:  # fmt: skip
+def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any], native: NativeQuestion | None = None) -> tuple[Answer, Seq]:  # fmt: skip
     cfg, profile = app[CONFIG], app[PROFILE]
     knowledge = app[KNOWLEDGE]
+    if native is not None:
+        user = native.key
     truth = knowledge.lookup(user)
     app[STATS].requests += 1
     if truth is None:
@@ -123,13 +127,14 @@ def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any])
     effort = body.get("reasoning_effort")
     effort = effort if effort in ("low", "medium", "high") else "medium"
     max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
+    style = cfg.style if cfg.style != "auto" else profile.style
     answer = compose(
-        question=read_question(system),
+        question=read_question(system) if native is None else native.question,
         truth=truth,
         knowledge=knowledge,
         user=user,
         model=str(body.get("model") or cfg.model),
-        style=cfg.style if cfg.style != "auto" else profile.style,
+        style=native.style if native is not None and cfg.style == "auto" else style,
         rates=cfg.rates,
         independent=cfg.independent_models,
         reasoning_median=profile.reasoning_median(effort),
@@ -187,6 +192,25 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}  # fmt: skip
 
 
+def _chat_logprobs(app: web.Application, body: dict[str, Any], answer: Answer) -> Any:
+    """``logprobs`` of a chat choice when the request asked (``logprobs: true``)."""
+    if body.get("logprobs") is not True:
+        return None
+    top = body.get("top_logprobs")
+    top = top if isinstance(top, int) and top > 0 else 1
+    sep = app[CONFIG].logprob_separation
+    return chat_logprobs(answer.content or "", answer.style, answer.draw, answer.correct, sep, top)
+
+
+def _text_logprobs(app: web.Application, body: dict[str, Any], answer: Answer, text: str) -> Any:
+    """``logprobs`` of a text completion when the request asked (``logprobs: N``)."""
+    top = body.get("logprobs")
+    if not isinstance(top, int) or isinstance(top, bool) or top < 0:
+        return None
+    sep = app[CONFIG].logprob_separation
+    return completion_logprobs(text, answer.style, answer.draw, answer.correct, sep, max(top, 1))
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     app = request.app
     try:
@@ -202,8 +226,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     early = await _early_fault(request, fault)
     if early is not None:
         return early
-    answer, seq = _prepare(app, system, user, body)
     model = str(body.get("model") or app[CONFIG].model)
+    native = None if system else read_chat(messages, body, model, app[KNOWLEDGE])
+    answer, seq = _prepare(app, system, user, body, native)
     field = app[PROFILE].reasoning_field
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -220,6 +245,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             {
                 "index": 0,
                 "message": message_of(field, answer),
+                "logprobs": _chat_logprobs(app, body, answer),
                 "finish_reason": answer.finish_reason,
             }
         ],
@@ -255,16 +281,17 @@ async def completions(request: web.Request) -> web.StreamResponse:
     work: list[tuple[Answer, Seq]] = []
     for p in prompts:
         text = p if isinstance(p, str) else " ".join(["tok"] * len(p))
-        system, user = split_rendered(text)
-        answer, seq = _prepare(app, system, user, body)
+        native = read_completion(text, app[KNOWLEDGE])
+        system, user = ("", "") if native is not None else split_rendered(text)
+        answer, seq = _prepare(app, system, user, body, native)
         seq.prompt_tokens = count_tokens(text) if isinstance(p, str) else max(1, len(p))
         work.append((answer, seq))
     await asyncio.gather(*(_generate(app, seq) for _, seq in work))
     choices = [
         {
             "index": i,
-            "text": render_output(answer.reasoning, answer.content, skip_special),
-            "logprobs": None,
+            "text": (text := render_output(answer.reasoning, answer.content, skip_special)),
+            "logprobs": _text_logprobs(app, body, answer, text),
             "finish_reason": answer.finish_reason,
         }
         for i, (answer, _) in enumerate(work)

@@ -51,6 +51,9 @@ class SimConfig:
     #: Each model name errs on its own draws (off: every model makes the same mistakes), so
     #: an ensemble of simulated models has disagreements to vote on.
     independent_models: bool = False
+    #: Logprobs: how much surer right answers are than wrong ones (logits; 0 = no better
+    #: than the verdicts themselves).  See ``bench/sim/logprobs.py``.
+    logprob_separation: float = 2.0
     # the first version's latency knobs: when any is set, each request takes
     # (base + prompt * per_prompt + completion * per_output) * time_scale, at most
     # max_num_seqs at once, instead of the step model
@@ -144,6 +147,7 @@ SETTING_KEYS = (
     "kv_cache_tokens",
     "prefix_caching",
     "style",
+    "logprob_separation",
     "refusal_rate",
     "empty_rate",
     "truncate_rate",

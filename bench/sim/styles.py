@@ -110,6 +110,14 @@ def llamaguard(q: Question, violated: frozenset[str], draw: float) -> str:
     return "unsafe\n" + ",".join(codes)
 
 
+def llamaguard_listed(q: Question, violated: frozenset[str], draw: float) -> str:
+    """Llama Guard over the prompt's own category list: S<i> is the i-th listed."""
+    if not violated:
+        return "safe"
+    codes = [f"S{i}" for i, c in enumerate(q.categories, start=1) if c in violated]
+    return "unsafe\n" + ",".join(codes)
+
+
 def wildguard(q: Question, violated: frozenset[str], draw: float) -> str:
     return f"Harmful request: {'yes' if violated else 'no'}\nResponse refusal: None\nHarmful response: None"
 
@@ -146,6 +154,7 @@ STYLES: dict[str, Style] = {
     "violation-safe": violation_safe,
     "valid-invalid": valid_invalid,
     "llamaguard": llamaguard,
+    "llamaguard-listed": llamaguard_listed,
     "wildguard": wildguard,
     "guardreasoner": guardreasoner,
     "shieldgemma": shieldgemma,

@@ -21,8 +21,10 @@ from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
 from ..errors import ConfigError, InputError
+from ..redaction import url_without_credentials
 from ..runner import prepare
 from ..store import JOB_STATUSES, Store
+from .connections import GuardedSite, raise_file_limit, runner_options
 from .jobs import Job, JobQueue
 from .metrics import registry_for
 from .security import Handler, auth_middleware, error_response, errors_middleware
@@ -63,9 +65,17 @@ def job_view(queue: JobQueue, job: Job) -> dict[str, Any]:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "error": job.error,
-        "config": job.config.model_dump(mode="json"),
+        "config": _shown_config(job),
         "progress": progress,
     }
+
+
+def _shown_config(job: Job) -> dict[str, Any]:
+    """A job's config as served: URLs without any ``user:password@`` they were given."""
+    config = job.config.model_dump(mode="json")
+    config["base_url"] = url_without_credentials(config["base_url"])
+    config["endpoints"] = [url_without_credentials(u) for u in config.get("endpoints", ())]
+    return config
 
 
 def _job(request: web.Request) -> Job:
@@ -76,7 +86,11 @@ def _job(request: web.Request) -> Job:
 
 
 async def _body(request: web.Request) -> Any:
-    raw = await request.read()
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].body_timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(reason="the request body did not arrive in time") from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -256,14 +270,25 @@ async def serve(settings: ServiceConfig, store: Store) -> AsyncIterator[str]:
     """Serve on ``settings.host:port`` (0 = ephemeral) in this loop; yields the base URL."""
     app = build_app(settings, store)
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=settings.grace_period + 5
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=settings.grace_period + 5,
+        **runner_options(settings.header_timeout),
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
+        host = settings.host.strip("[]")  # ``[::1]`` as a user writes it in a URL
+        cap = min(settings.max_connections, raise_file_limit())
+        site = GuardedSite(runner, host, settings.port, max_connections=cap)
+        try:
+            await site.start()
+        except OSError as exc:  # includes socket.gaierror for a name that does not resolve
+            raise ConfigError(
+                "host", f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+            ) from exc
         port = int(runner.addresses[0][1])
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        host = f"[{host}]" if ":" in host else host
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()

@@ -25,9 +25,9 @@ from ..backends import with_server
 from ..config import RunConfig
 from ..errors import PolicybenchError
 from ..limiter import Limiter
+from ..redaction import redact
 from ..runner import Prepared, Run, new_run_id, prepare
 from ..store import Store
-from .security import redact
 from .settings import ServiceConfig
 from .sse import ProgressHub
 
@@ -187,7 +187,9 @@ class JobQueue:
                 run = Run(
                     ready,
                     self.store,
-                    api_key=self.settings.api_key,
+                    # the operator's key goes only to the upstreams it allows (submissions
+                    # are checked against them), never to a simulated run's local server
+                    api_key=None if job.config.backend == "simulated" else self.settings.api_key,
                     observer=job.hub,
                     resume=resume,
                     run_id=job.job_id,

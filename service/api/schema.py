@@ -27,6 +27,9 @@ SPEC_PATH = Path(__file__).with_name("openapi.json")
 _SERVICE_DESCRIPTIONS = {
     "dataset": "A shipped dataset name (balanced) or a path under a dataset root.",
     "policies": "minimal|medium|verbose, or a folder under a policy root (DIR or DIR@verbosity).",
+    "chat_template": "harmony, generic, or a template file under a policy root (completions route).",
+    "base_url": "OpenAI-compatible base URL; on a service with --upstream, one of its upstream "
+    "servers (default: the first).",
 }
 
 

@@ -7,12 +7,15 @@
 * Dataset and policy paths in a submission are resolved (symlinks followed) and must lie
   under a configured root; ``..`` or a symlink that leads out is a 400 naming the field.
 * The upstream API key is passed to the runner as a secret; it is not part of any config,
-  and :func:`redact` scrubs it (and the token) from any text the service sends or stores.
+  and :func:`policybench.service.redaction.redact` scrubs it (and the token) from any text
+  the service sends or stores.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,9 +23,11 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from ..errors import ConfigError
-from ..policies import VERBOSITIES
+from ..policies import PolicySpec, parse_policy_spec
 from ..resources import shipped
 from .settings import ServiceConfig
+
+log = logging.getLogger("policybench.service")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -76,6 +81,8 @@ def errors_middleware(
             return error_response(413, f"request body of {length} bytes exceeds {limit} bytes")
         try:
             return await handler(request)
+        except asyncio.CancelledError:
+            raise
         except web.HTTPRequestEntityTooLarge:
             return error_response(413, f"request body exceeds {limit} bytes")
         except web.HTTPException as exc:
@@ -85,8 +92,15 @@ def errors_middleware(
             if exc.status == 405 and "Allow" in exc.headers:
                 resp.headers["Allow"] = exc.headers["Allow"]
             return resp
+        except Exception:  # a bug: the client gets JSON, the operator's log the details
+            log.exception("internal error on %s %s", request.method, request.path)
+            return error_response(500, "internal error (details in the service log)")
 
     return middleware
+
+
+#: Longer than any file name a file system takes (255 bytes on Linux, with ``.jsonl``).
+_MAX_NAME = 240
 
 
 def _confined(value: str, roots: tuple[Path, ...], field: str) -> Path:
@@ -99,7 +113,10 @@ def _confined(value: str, roots: tuple[Path, ...], field: str) -> Path:
     candidate = raw if raw.is_absolute() else roots[0] / raw
     if ".." in raw.parts:
         raise ConfigError(field, "'..' is not allowed in paths")
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+        raise ConfigError(field, "not a usable path") from exc
     for root in roots:
         if resolved.is_relative_to(root.resolve()):
             return resolved
@@ -110,7 +127,9 @@ def confine_dataset(value: str, roots: tuple[Path, ...]) -> str:
     """A shipped dataset name stays as it is; anything else must be a path under a root."""
     if value and "/" not in value and "\\" not in value and value not in (".", ".."):
         datasets = shipped("datasets")
-        if (datasets / f"{value}.jsonl").is_file() or (datasets / value).is_file():
+        if len(value) <= _MAX_NAME and (
+            (datasets / f"{value}.jsonl").is_file() or (datasets / value).is_file()
+        ):
             return value
         if not roots:
             raise ConfigError("dataset", f"{value!r} is not a shipped dataset")
@@ -118,18 +137,18 @@ def confine_dataset(value: str, roots: tuple[Path, ...]) -> str:
 
 
 def confine_policies(value: str, roots: tuple[Path, ...]) -> str:
-    """``minimal|medium|verbose`` stay; ``DIR`` or ``DIR@verbosity`` must lie under a root."""
-    if value in VERBOSITIES:
+    """``minimal|medium|verbose`` stay; ``DIR`` or ``DIR@verbosity`` must lie under a root.
+
+    Parsed by the loader's own :func:`parse_policy_spec`, so the folder checked here is the
+    folder the loader reads, and the verbosity can only be one of the three names.
+    """
+    spec = parse_policy_spec(value)
+    if spec.folder is None:
         return value
-    folder, sep, verbosity = value.rpartition("@")
-    if not sep or verbosity not in VERBOSITIES:
-        folder, verbosity = value, ""
-    resolved = _confined(folder, roots, "policies")
-    return f"{resolved}@{verbosity}" if verbosity else str(resolved)
+    resolved = _confined(str(spec.folder), roots, "policies")
+    return str(PolicySpec(resolved, spec.verbosity))
 
 
-def redact(text: str, *secrets: str | None) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+def confine_file(value: str, roots: tuple[Path, ...], field: str) -> str:
+    """A file a submitter names (e.g. a chat template): resolved under a root, or a 400."""
+    return str(_confined(value, roots, field))

@@ -12,17 +12,18 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from ..chat_templates import SHIPPED_CHAT_TEMPLATES
 from ..config import RunConfig, build_run_config
 from ..errors import ConfigError, DatasetError, InputError, PolicyError
-from .security import confine_dataset, confine_policies
-from .settings import ServiceConfig
+from .security import confine_dataset, confine_file, confine_policies
+from .settings import ServiceConfig, normalise_url
 
 #: A submission's simulator keys: name in the settings, type, bounds (also its OpenAPI schema).
 SIM_KEYS: dict[str, tuple[str, type, float | None, float | None]] = {
     "sim_error_rate": ("error_rate", float, 0.0, 1.0),
-    "sim_seed": ("seed", int, None, None),
-    "sim_time_scale": ("time_scale", float, 0.0, None),
-    "sim_max_num_seqs": ("max_num_seqs", int, 1, None),
+    "sim_seed": ("seed", int, 0, 2**32 - 1),
+    "sim_time_scale": ("time_scale", float, 0.0, 1000.0),
+    "sim_max_num_seqs": ("max_num_seqs", int, 1, 65536),
 }
 _SIM_DEFAULTS = {"error_rate": 0.1, "seed": 0, "time_scale": 1.0, "max_num_seqs": 256}
 #: Set by the service, not by a submission.
@@ -79,7 +80,31 @@ def config_from_submission(body: Any, settings: ServiceConfig) -> RunConfig:
         values["dataset"] = confine_dataset(values["dataset"], settings.dataset_roots)
     if isinstance(values.get("policies"), str):
         values["policies"] = confine_policies(values["policies"], settings.policy_roots)
+    template = values.get("chat_template")
+    if isinstance(template, str) and template not in SHIPPED_CHAT_TEMPLATES:
+        values["chat_template"] = confine_file(template, settings.policy_roots, "chat-template")
+    if values.get("backend") != "simulated":
+        _check_upstreams(values, settings)
     return build_run_config(values, strict=True)
+
+
+def _check_upstreams(values: dict[str, Any], settings: ServiceConfig) -> None:
+    """With an allow-list, every server a job talks to is one the operator named.
+
+    The operator's API key goes with every request, so a job may only point at upstreams
+    the operator listed (``bench serve --upstream``); without ``base_url`` a job goes to
+    the first of them.
+    """
+    allowed = settings.upstreams
+    if not allowed:
+        return
+    values.setdefault("base_url", allowed[0])
+    for key in ("base_url", "endpoints"):
+        given = values.get(key)
+        urls = [given] if isinstance(given, str) else given if isinstance(given, list) else []
+        for url in urls:
+            if not isinstance(url, str) or normalise_url(url) not in allowed:
+                raise ConfigError(_field(key), "not an upstream server of this service")
 
 
 def input_field(exc: InputError) -> str:

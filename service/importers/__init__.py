@@ -14,6 +14,7 @@ from . import (
     aegis,
     beavertails,
     generic,
+    guardreasoner,
     harmbench,
     openai_moderation,
     seed,
@@ -37,6 +38,7 @@ IMPORTERS: dict[str, Importer] = {
         beavertails,
         toxicchat,
         aegis,
+        guardreasoner,
         seed,
     )
 }

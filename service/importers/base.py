@@ -143,3 +143,6 @@ class Importer:
     rows: Rows | None = None
     #: columns named by the user's options (the generic importer)
     columns_from: Callable[[Context], tuple[str, ...]] | None = None
+    #: keep a row whose content repeats an earlier one (its id gets ``.2``, ``.3``...):
+    #: a published protocol counts every row of its file, repeats included
+    keep_duplicates: bool = False

@@ -12,6 +12,7 @@ the same source, mapping and seed give byte-identical output.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -80,9 +81,13 @@ def _converted(importer: Importer, ctx: Context) -> Iterator[tuple[Row, Sample |
         else read_rows(ctx.src, columns, importer.any_of)
     )
     seen: set[str] = set()
+    repeats: Counter[str] = Counter()
     for row in rows:
         result = importer.convert(row, ctx)
         if isinstance(result, Sample):
+            if result.id in seen and importer.keep_duplicates:
+                repeats[result.id] += 1
+                result = dataclasses.replace(result, id=f"{result.id}.{repeats[result.id] + 1}")
             if result.id in seen:
                 result = Dropped("duplicate (same text as an earlier row)")
             else:
@@ -90,8 +95,17 @@ def _converted(importer: Importer, ctx: Context) -> Iterator[tuple[Row, Sample |
         yield row, result
 
 
-def run_import(importer: Importer, src: Path, out: Path, options: ImportOptions) -> ImportReport:
-    """Import ``src`` into ``out``.  Raises :class:`DatasetError` (nothing written) on bad input."""
+def run_import(
+    importer: Importer,
+    src: Path,
+    out: Path,
+    options: ImportOptions,
+    protocol: dict[str, Any] | None = None,
+) -> ImportReport:
+    """Import ``src`` into ``out``.  Raises :class:`DatasetError` (nothing written) on bad input.
+
+    ``protocol`` (a published recipe's name, task, source and expected counts) goes into
+    the output's header, so a run on the file can say which published table it matches."""
     if not src.is_file():
         raise DatasetError(src, None, None, "no such file")
     if out.exists() and not options.force:
@@ -117,21 +131,21 @@ def run_import(importer: Importer, src: Path, out: Path, options: ImportOptions)
     chosen = _choose(report, options)
 
     # pass 2: write the selection
-    header = {
-        HEADER_KEY: FORMAT_VERSION,
-        "imported": {
-            "format": importer.name,
-            "file": src.name,
-            "sha256": _file_digest(src),
-            "mapping": report.mapping,
-            "options": _options_record(options),
-            "rows": report.rows,
-            "kept": report.kept,
-            "dropped": dict(sorted(report.dropped.items())),
-            "written": report.kept if chosen is None else options.sample,
-            "policybench": __version__,
-        },
+    imported: dict[str, Any] = {
+        "format": importer.name,
+        "file": src.name,
+        "sha256": _file_digest(src),
+        "mapping": report.mapping,
+        "options": _options_record(options),
+        "rows": report.rows,
+        "kept": report.kept,
+        "dropped": dict(sorted(report.dropped.items())),
+        "written": report.kept if chosen is None else options.sample,
+        "policybench": __version__,
     }
+    if protocol is not None:
+        imported["protocol"] = protocol
+    header = {HEADER_KEY: FORMAT_VERSION, "imported": imported}
     positions: Counter[str] = Counter()
     with _atomic_output(out) as handle:
         handle.write(orjson.dumps(header) + b"\n")

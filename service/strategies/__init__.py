@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from ..config import RunConfig
 from ..policies import PolicySet
+from ..prompt_formats import resolve_format
 from ..prompts import PromptOptions
 from .base import Part, RequestSpec, Strategy, judge
 from .ensemble import VOTES, Builder, EnsembleStrategy, build_ensemble, parse_members
 from .formats import family_format
 from .gauntlet import GauntletStrategy
 from .multi import MultiStrategy
+from .native import NativeStrategy
 
 #: Strategies a sample can be put through directly (and ensemble members).
 STRATEGIES: dict[str, Builder] = {
@@ -47,12 +49,19 @@ def build_strategy(
     model: str | None = None,
     members: tuple[str, ...] = (),
     vote: str = "majority",
+    prompt_format: str | None = None,
+    reasoning_effort: str | None = None,
 ) -> Strategy:
     """The strategy ``name``; raises :class:`InputError` on a bad member, vote or format.
 
     Answers are parsed in ``output_format`` if given, else in the format ``model``'s
     family implies, else in each policy's declared ``output:`` (see :mod:`.formats`).
+    A native ``prompt_format`` (or ``auto`` and a model of a known family) builds the
+    model's own requests instead (:mod:`.native`).
     """
+    native = resolve_format(prompt_format, model)
+    if native is not None:
+        return NativeStrategy(name, native, policies, options, reasoning_effort)
     if name == "ensemble":
         return build_ensemble(policies, options, output_format, model, members, vote, STRATEGIES)
     return STRATEGIES[name](policies, options, output_format or family_format(model))
@@ -67,4 +76,6 @@ def from_config(config: RunConfig, policies: PolicySet) -> Strategy:
         model=config.model,
         members=config.ensemble_members,
         vote=config.vote,
+        prompt_format=config.prompt_format,
+        reasoning_effort=config.reasoning_effort,
     )

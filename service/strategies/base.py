@@ -7,12 +7,15 @@ reproduces the run exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..client_types import NativeRequest
+from ..datasets import Sample
 from ..errors import ErrorKind, error_label
 from ..parsers import ParseContext, Verdict
+from ..scores import RULES, ScoreRule
 from ..scoring import ERROR, PARSE_FAILURE, Gold, Outcome, outcome_of
 
 
@@ -30,6 +33,14 @@ class RequestSpec:
     fmt: str = "json"
     model: str | None = None
     reasoning_effort: str | None = None
+    #: A native prompt format's request, rendered per sample (``None``: system + user chat).
+    native: Callable[[Sample], NativeRequest] | None = None
+    #: How this request's score is read (a native format's own; else by ``fmt``).
+    score_rule: ScoreRule | None = None
+
+    @property
+    def rule(self) -> ScoreRule | None:
+        return self.score_rule or RULES.get(self.fmt)
 
 
 class Strategy(Protocol):
