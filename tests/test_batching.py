@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from policybench.bench.sim.app import STATS
 from policybench.bench.sim.faults import FaultConfig
 from policybench.service.chat_templates import load_chat_template
 from policybench.service.config import build_run_config
+from policybench.service.errors import ConfigError
 from policybench.service.runner import Run, prepare
 from policybench.service.store import Store
 
@@ -74,3 +76,19 @@ def test_harmony_output_is_split_into_answer_and_reasoning() -> None:
     rendered = t.render("POLICY", "CONTENT", "high")
     assert "Reasoning: high" in rendered and "# Instructions\n\nPOLICY" in rendered
     assert rendered.endswith("<|start|>assistant")
+
+
+def test_a_bad_chat_template_is_refused_by_prepare(tmp_path: Path) -> None:
+    # prepare reads every input, so a bad template is exit 2 before a run row exists
+    config = build_run_config(
+        {
+            "dataset": str(BALANCED),
+            "batch_size": 4,
+            "batch_endpoint": "completions",
+            "chat_template": str(tmp_path / "missing.txt"),
+        }
+    )
+    with pytest.raises(ConfigError, match="chat-template"):
+        prepare(config)
+    good = prepare(config.model_copy(update={"chat_template": "generic"}))
+    assert good.chat_template is not None and good.chat_template.name == "generic"
