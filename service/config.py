@@ -54,6 +54,8 @@ class SimSettings(BaseModel):
     independent_models: bool | None = None
     reasoning_tokens: int | None = Field(None, ge=0)
     reasoning_field: str | None = None
+    #: how much surer its right answers are than its wrong ones, in logits (bench/sim/logprobs.py)
+    logprob_separation: float | None = Field(None, ge=0.0)
     #: ``KIND=RATE`` fault specs
     faults: tuple[str, ...] = ()
     fault_retry_after: float | None = Field(None, ge=0.0)

@@ -99,3 +99,11 @@ async def test_a_live_run_writes_only_declared_figures(sim: SimFactory, store: S
     stored = store.get_run(result.run_id).summary
     assert stored == summary  # the store round-trips it exactly
     assert "batch_size" not in summary.to_json()  # a figure not set stays out of --json
+
+
+def test_sim_settings_declare_every_simulator_setting() -> None:
+    # a simulator setting a front end can store must be a SimSettings field
+    from policybench.bench.sim.config import SETTING_KEYS
+    from policybench.service.config import SimSettings
+
+    assert set(SETTING_KEYS) <= set(SimSettings.model_fields)
