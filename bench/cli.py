@@ -102,6 +102,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "submit_cmd",
         "Submit a run to a running `bench serve`; prints its run id.",
     ),
+    "suite": (
+        "suite_command",
+        "suite_cmd",
+        "Run a suite of protocol datasets and print F1 per set and the weighted average.",
+    ),
     "sweep": (
         "sweep_command",
         "sweep_cmd",

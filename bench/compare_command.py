@@ -1,4 +1,5 @@
-"""``bench compare RUN_A RUN_B``: paired accuracies, exact McNemar, per-category deltas."""
+"""``bench compare RUN_A RUN_B``: paired accuracies, exact McNemar, per-category deltas, and
+a seeded paired bootstrap of the binary F1 difference."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import Any
 
 import click
 import orjson
+from policybench.service.binary import FailureRule
 from policybench.service.compare import Comparison, UnpairableRuns, compare_runs
 from policybench.service.errors import StoreError
 from rich.console import Console
 from rich.table import Table
 
 from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
-from .options import json_option, store_option
+from .options import failures_option, json_option, option, store_option
 
 
 def _acc(acc: dict[str, Any] | None) -> str:
@@ -62,13 +64,22 @@ def render_comparison(cmp: Comparison, console: Console) -> None:
         )
     console.print(cats)
     console.print(cmp.sentence())
+    console.print(cmp.f1_sentence())
 
 
-def compare_command(run_a: str, run_b: str, store_path: str | None, as_json: bool) -> int:
+def compare_command(
+    run_a: str,
+    run_b: str,
+    store_path: str | None,
+    as_json: bool,
+    failures: str | None = None,
+    seed: int = 0,
+) -> int:
     store = open_store(store_path)
     try:
         try:
-            cmp = compare_runs(store, run_a, run_b)
+            rule = None if failures is None else FailureRule(failures)
+            cmp = compare_runs(store, run_a, run_b, rule, seed)
         except (StoreError, UnpairableRuns) as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
     finally:
@@ -83,9 +94,15 @@ def compare_command(run_a: str, run_b: str, store_path: str | None, as_json: boo
 @click.command("compare")
 @click.argument("run_a")
 @click.argument("run_b")
+@failures_option(None)
+@option("--seed", type=int, default=0, show_default=True, help="Seed of the paired F1 bootstrap.")
 @store_option
 @json_option
-def compare_cmd(run_a: str, run_b: str, store: str | None, as_json: bool) -> None:
-    """Compare two runs on the same samples: Wilson intervals and the exact McNemar test."""
+def compare_cmd(
+    run_a: str, run_b: str, failures: str | None, seed: int, store: str | None, as_json: bool
+) -> None:
+    """Compare two runs on the same samples: Wilson intervals and the exact McNemar test.
 
-    sys.exit(compare_command(run_a, run_b, store, as_json))
+    Binary F1 (unsafe = positive) is compared by a seeded paired bootstrap."""
+
+    sys.exit(compare_command(run_a, run_b, store, as_json, failures, seed))

@@ -10,6 +10,7 @@ bad value exits 2 naming the option however it was given.
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from collections.abc import Callable
@@ -61,6 +62,9 @@ def _click_kwargs(name: str, field: FieldInfo, meta: Option) -> tuple[list[str],
     origin = typing.get_origin(annotation)
     if origin is Literal:
         kwargs["type"] = click.Choice([str(a) for a in _args(annotation)])
+    elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        kwargs["type"] = click.Choice([str(m.value) for m in annotation])
+        kwargs["default"] = None if default is None else str(default.value)
     elif origin is tuple:
         if meta.separator:
             kwargs["default"] = meta.separator.join(default or ())

@@ -21,7 +21,6 @@ from policybench.service.errors import InputError, PolicybenchError, RunError
 from policybench.service.matrix import Cell, load_matrix
 from policybench.service.matrix_runner import CellOutcome, MatrixRunner, prepare_cells
 from policybench.service.runner import Prepared
-from policybench.service.summary import Interval
 
 from .common import (
     EXIT_FAILURE,
@@ -33,12 +32,8 @@ from .common import (
     stderr_console,
 )
 from .interrupts import graceful_interrupts
-from .options import json_option, option, store_option
+from .options import json_option, metric_option, option, store_option
 from .sim_backend import simulated_server
-
-
-def _json(figure: Interval | None) -> dict[str, Any] | None:
-    return None if figure is None else figure.to_json()
 
 
 def matrix_command(opts: dict[str, Any]) -> int:
@@ -90,7 +85,9 @@ def matrix_command(opts: dict[str, Any]) -> int:
             return EXIT_FAILURE
         except PolicybenchError as exc:
             raise BenchError(str(exc), EXIT_FAILURE) from exc
-        grid = grid_from_plan(spec, store, [(o.cell, o.run_id) for o in plan])
+        grid = grid_from_plan(
+            spec, store, [(o.cell, o.run_id) for o in plan], opts.get("metric") or "multi"
+        )
         if opts["as_json"]:
             render_grid(grid, console)
             click.echo(
@@ -99,6 +96,7 @@ def matrix_command(opts: dict[str, Any]) -> int:
                         "matrix": spec.name,
                         "simulated": spec.simulated,
                         "interrupted": runner.stopped,
+                        "metric": grid.metric,
                         "cells": [
                             {
                                 "model": o.cell.model,
@@ -108,7 +106,12 @@ def matrix_command(opts: dict[str, Any]) -> int:
                                 "action": o.action,
                                 "run_id": o.run_id,
                                 "status": o.status,
-                                "multi_policy_accuracy": _json(grid.accuracy(o.cell.key)),
+                                "multi_policy_accuracy": grid.accuracy(o.cell.key),
+                                "binary_accuracy": grid.figure(o.cell.key, "binary_accuracy"),
+                                "binary_f1": grid.figure(o.cell.key, "binary_f1"),
+                                "failure_rule": None
+                                if (cell_run := grid.run(o.cell.key)) is None
+                                else cell_run.summary.failure_rule,
                             }
                             for o in plan
                         ],
@@ -146,6 +149,7 @@ async def _run_with_signals(
     show_default=True,
     help="Environment variable holding the server's API key (never stored).",
 )
+@metric_option
 @option("--no-progress", is_flag=True, help="No progress bar.")
 @store_option
 @json_option

@@ -33,6 +33,37 @@ def store_option(f: F) -> F:
     )(f)
 
 
+FAILURE_RULES = ("wrong", "flip", "exclude")
+FAILURES_HELP = (
+    "How failures enter binary precision/recall/F1: wrong (every failure is the wrong class), "
+    "flip (Ai2 safety-eval: an unparsed answer is the wrong class, a request error is left "
+    "out), exclude (left out; the count is shown)."
+)
+
+
+def failures_option(default: str | None = "wrong") -> Callable[[F], F]:
+    """``--failures wrong|flip|exclude``; ``default=None`` means "the run's own rule"."""
+    return option(
+        "--failures",
+        type=click.Choice(FAILURE_RULES),
+        default=default,
+        show_default=default is not None,
+        help=FAILURES_HELP if default is not None else FAILURES_HELP + " Default: the run's own.",
+    )
+
+
+def metric_option(f: F) -> F:
+    """``--metric multi|binary|f1``: what a matrix grid's cells show."""
+    return option(
+        "--metric",
+        type=click.Choice(["multi", "binary", "f1"]),
+        default="multi",
+        show_default=True,
+        help="What each grid cell shows: multi-policy accuracy, binary accuracy, or binary F1 "
+        "(unsafe = positive), each with its 95% interval.",
+    )(f)
+
+
 def json_option(f: F) -> F:
     return option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")(f)
 

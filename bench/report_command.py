@@ -16,7 +16,7 @@ import click
 from policybench.service.errors import InputError, StoreError
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store
-from .options import option, store_option
+from .options import metric_option, option, store_option
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -50,7 +50,7 @@ def report_command(opts: dict[str, Any]) -> int:
                 from policybench.service.matrix import load_matrix
 
                 spec = load_matrix(opts["matrix"], force_sim=opts["sim"])
-                grid = grid_from_matrix(spec, store)
+                grid = grid_from_matrix(spec, store, opts.get("metric") or "multi")
                 title = title or f"policybench report: matrix {spec.name}"
             run_ids = list(opts["runs"])
             if not run_ids and grid is None:
@@ -115,6 +115,7 @@ def report_command(opts: dict[str, Any]) -> int:
     help="terminal tables, a markdown experiment log, or an HTML page with charts.",
 )
 @option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File to write.")
+@metric_option
 @option("--title", default=None, help="Report title.")
 @store_option
 def report_cmd(**opts: Any) -> None:

@@ -12,14 +12,15 @@ from typing import Any
 
 import click
 import orjson
+from policybench.service.binary import FailureRule
 from policybench.service.errors import InputError, StoreError
 from policybench.service.rescoring import RescoreResult, rescore
 from policybench.service.summary import Interval, RunSummary
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store, stderr_console
-from .options import json_option, option, store_option
+from .options import failures_option, json_option, option, store_option
 
-_HEADLINES = ("multi_policy_accuracy", "binary_accuracy")
+_HEADLINES = ("multi_policy_accuracy", "binary_accuracy", "binary_f1")
 _SHOWN = (*_HEADLINES, "parse_failures")
 
 
@@ -30,6 +31,7 @@ def _figure(summary: RunSummary | None, key: str) -> Any:
     figure = {
         "multi_policy_accuracy": summary.multi_policy_accuracy,
         "binary_accuracy": summary.binary_accuracy,
+        "binary_f1": summary.binary_f1,
         "parse_failures": summary.parse_failures,
     }[key]
     return figure.to_json() if isinstance(figure, Interval) else figure
@@ -46,6 +48,7 @@ def as_json(result: RescoreResult) -> dict[str, Any]:
         "rescore_id": result.rescore_id,
         "run_id": result.run_id,
         "output_format": result.output_format,
+        "failure_rule": str(result.failures),
         "samples": result.samples,
         "changed": result.changed,
         "same_summary": result.same_summary,
@@ -63,7 +66,7 @@ def _show(value: float | None, pct: bool) -> str:
 def _describe(result: RescoreResult) -> str:
     fmt = result.output_format or "the run's own formats"
     lines = [
-        f"rescore {result.rescore_id} of run {result.run_id} ({fmt}): "
+        f"rescore {result.rescore_id} of run {result.run_id} ({fmt}, failures: {result.failures}): "
         f"{result.samples} samples re-parsed, {result.changed} verdicts changed, no request sent"
     ]
     for key in _SHOWN:
@@ -75,11 +78,18 @@ def _describe(result: RescoreResult) -> str:
     return "\n".join(lines)
 
 
-def rescore_command(run: str, output_format: str | None, store: str | None, json_out: bool) -> int:
+def rescore_command(
+    run: str,
+    output_format: str | None,
+    store: str | None,
+    json_out: bool,
+    failures: str | None = None,
+) -> int:
     db = open_store(store)
     try:
         try:
-            result = rescore(db, run, output_format)
+            rule = None if failures is None else FailureRule(failures)
+            result = rescore(db, run, output_format, rule)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         except StoreError as exc:
@@ -109,13 +119,16 @@ def rescore_command(run: str, output_format: str | None, store: str | None, json
     metavar="FORMAT",
     help="Re-parse in this format instead of the run's (see `bench parse --help`).",
 )
+@failures_option(None)
 @store_option
 @json_option
-def rescore_cmd(run: str, output_format: str | None, store: str | None, as_json: bool) -> None:
+def rescore_cmd(
+    run: str, output_format: str | None, failures: str | None, store: str | None, as_json: bool
+) -> None:
     """Re-parse a stored run's raw answers with today's parsers; no request is sent.
 
     The new verdicts and summary are stored beside the run's own (which stay as they
     were) and the summary is printed, with what changed.
     """
 
-    sys.exit(rescore_command(run, output_format, store, as_json))
+    sys.exit(rescore_command(run, output_format, store, as_json, failures))

@@ -7,6 +7,10 @@ supports it, else the binary answer; parse failures and errors are wrong), with 
 Wilson interval; the difference is tested with the two-sided exact McNemar test on the
 discordant pairs (scipy's binomial test), and called significant only when p < 0.05.
 Per-category F1 is computed for each side on the paired samples alone.
+
+Binary F1 (unsafe = positive) is compared with a seeded paired bootstrap of the
+difference (``service/binary.py``), over the paired samples with a binary gold, each side's
+failures entered by its own failure rule unless one rule is given for both.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .binary import Cell, FailureRule, PairedF1, cell_of, paired_f1_bootstrap
 from .errors import PolicybenchError
-from .records import replay
-from .runsummary import run_categories
-from .scoring import CORRECT, UNSCORED, Scorer
+from .records import gold_of, replay
+from .runsummary import failure_rule_of, run_categories
+from .scoring import CORRECT, ERROR, PARSE_FAILURE, UNSCORED, Scorer
 from .stats import mcnemar_exact, wilson
 from .store import RunRow, Store
 
@@ -43,6 +48,8 @@ class Comparison:
     neither: int
     p_value: float
     per_category: dict[str, dict[str, Any]]
+    binary_f1: PairedF1
+    failure_rules: tuple[FailureRule, FailureRule]
 
     @property
     def significant(self) -> bool:
@@ -76,7 +83,41 @@ class Comparison:
             "these samples cannot tell the two runs apart."
         )
 
+    def f1_sentence(self) -> str:
+        """One plain sentence on the binary F1 difference and its paired bootstrap."""
+        f = self.binary_f1
+        if f.f1_a is None or f.f1_b is None:
+            return "Binary F1: no paired sample with an unsafe gold label; nothing to compare."
+        rules = (
+            f"failures: {self.failure_rules[0]}"
+            if self.failure_rules[0] == self.failure_rules[1]
+            else f"failures: A {self.failure_rules[0]}, B {self.failure_rules[1]}"
+        )
+        head = (
+            f"Binary F1 B {f.f1_b:.3f} vs A {f.f1_a:.3f} on {f.pairs} paired samples "
+            f"({rules}): {(f.delta or 0.0) * 100:+.1f} points"
+        )
+        if f.p_value is None or f.ci_low is None or f.ci_high is None:
+            return f"{head}; no bootstrap possible."
+        test = (
+            f"paired bootstrap p = {f.p_value:.3g}, 95% CI of the difference "
+            f"{f.ci_low * 100:+.1f} to {f.ci_high * 100:+.1f} points, "
+            f"{f.resamples} resamples, seed {f.seed}"
+        )
+        if f.p_value < ALPHA:
+            better = "B" if (f.delta or 0.0) > 0 else "A"
+            return f"{head}; the difference is significant ({test}): {better} is better."
+        return (
+            f"{head}; the difference is NOT significant ({test}): "
+            "these samples cannot tell the two runs' F1 apart."
+        )
+
     def as_dict(self) -> dict[str, Any]:
+        f1 = self.binary_f1.as_dict()
+        f1["significant"] = self.binary_f1.p_value is not None and self.binary_f1.p_value < ALPHA
+        f1["failure_rule_a"] = str(self.failure_rules[0])
+        f1["failure_rule_b"] = str(self.failure_rules[1])
+        f1["sentence"] = self.f1_sentence()
         return {
             "run_a": self.run_a.run_id,
             "run_b": self.run_b.run_id,
@@ -96,6 +137,7 @@ class Comparison:
             "alpha": ALPHA,
             "per_category": self.per_category,
             "sentence": self.sentence(),
+            "binary_f1": f1,
         }
 
 
@@ -103,8 +145,28 @@ def _outcomes(store: Store, run_id: str) -> dict[str, dict[str, Any]]:
     return {r["sample_id"]: r for r in store.iter_records(run_id)}
 
 
-def compare_runs(store: Store, run_a: str, run_b: str) -> Comparison:
-    """Pair two stored runs; raises :class:`UnpairableRuns` for different datasets."""
+def _cell(record: dict[str, Any], rule: FailureRule) -> Cell | None:
+    gold = gold_of(record)
+    if gold.unsafe is None:
+        return None
+    outcome = record["outcome"]
+    failure = outcome if outcome in (PARSE_FAILURE, ERROR) else None
+    predicted = record.get("predicted")
+    return cell_of(gold.unsafe, None if predicted is None else bool(predicted), failure, rule)
+
+
+def compare_runs(
+    store: Store,
+    run_a: str,
+    run_b: str,
+    failures: FailureRule | None = None,
+    seed: int = 0,
+) -> Comparison:
+    """Pair two stored runs; raises :class:`UnpairableRuns` for different datasets.
+
+    ``failures``: one failure rule for both sides' binary F1 (default: each run's own);
+    ``seed``: the paired bootstrap's seed.
+    """
     row_a, row_b = store.get_run(run_a), store.get_run(run_b)
     if row_a.dataset_fingerprint != row_b.dataset_fingerprint:
         raise UnpairableRuns(
@@ -122,9 +184,15 @@ def compare_runs(store: Store, run_a: str, run_b: str) -> Comparison:
     ]
     both = only_a = only_b = neither = 0
     cats = run_categories(row_a) or run_categories(row_b)
-    scorer_a, scorer_b = Scorer(cats), Scorer(cats)
+    rule_a = failures or failure_rule_of(row_a)
+    rule_b = failures or failure_rule_of(row_b)
+    scorer_a, scorer_b = Scorer(cats, rule_a), Scorer(cats, rule_b)
+    table: dict[tuple[Cell, Cell], int] = {}
     for sid in ids:
         ra, rb = recs_a[sid], recs_b[sid]
+        cell_a, cell_b = _cell(ra, rule_a), _cell(rb, rule_b)
+        if cell_a is not None and cell_b is not None:
+            table[cell_a, cell_b] = table.get((cell_a, cell_b), 0) + 1
         ok_a, ok_b = ra["outcome"] == CORRECT, rb["outcome"] == CORRECT
         both += ok_a and ok_b
         only_a += ok_a and not ok_b
@@ -157,4 +225,6 @@ def compare_runs(store: Store, run_a: str, run_b: str) -> Comparison:
         neither=neither,
         p_value=mcnemar_exact(only_a, only_b),
         per_category=per_cat,
+        binary_f1=paired_f1_bootstrap(table, seed=seed),
+        failure_rules=(rule_a, rule_b),
     )

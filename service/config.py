@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from .binary import FailureRule
 from .errors import ConfigError
 from .option_meta import Option
 
@@ -204,6 +205,18 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1, le=10**12, description="Only the first N samples.")
     max_error_rate: Annotated[float | None, Option(operational=True)] = Field(
         None, gt=0, le=1, description="Abort when more than this share of samples failed (0-1)."
+    )
+    failures: FailureRule = Field(
+        FailureRule.WRONG,
+        description="How failures enter binary precision/recall/F1: wrong (every failure is "
+        "the wrong class), flip (Ai2 safety-eval: an unparsed answer is the wrong class, a "
+        "request error is left out), exclude (left out; the count is shown).",
+    )
+    by: Annotated[str | None, Option(metavar="FIELD")] = Field(
+        None,
+        min_length=1,
+        description="Slice every metric by this field: `source` or any `meta` key "
+        "(at most 64 groups).",
     )
     backend: Annotated[Backend, Option(cli=False, api=False)] = Field(
         "server", description="Where the answers come from."

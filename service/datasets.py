@@ -93,6 +93,8 @@ class DatasetInfo:
     label_sets: Counter[str] = field(default_factory=Counter)
     lengths: LengthStats = field(default_factory=lambda: LengthStats())
     header: dict[str, Any] | None = None
+    #: how many samples carry each ``meta`` key (at most ``_MAX_SOURCES`` keys)
+    meta_keys: Counter[str] = field(default_factory=Counter)
 
     @property
     def unknown_labels(self) -> int:
@@ -260,6 +262,9 @@ def scan(path: str | Path, categories: frozenset[str] | None = None) -> DatasetI
             source = "(other)"
         info.sources[source] += 1
         info.label_sets[label_set_name(sample)] += 1
+        for key in sample.meta or ():
+            if key in info.meta_keys or len(info.meta_keys) < _MAX_SOURCES:
+                info.meta_keys[key] += 1
         info.lengths.add(len(sample.text))
     if info.count == 0:
         raise DatasetError(path, None, None, "the dataset has no samples")

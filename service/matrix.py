@@ -124,6 +124,13 @@ def load_matrix(path: str | Path, *, force_sim: bool = False) -> MatrixSpec:
         raise ConfigError("file", f"cannot read: {exc.strerror or exc}", source) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("toml", str(exc), source) from exc
+    return matrix_from_raw(raw, path, force_sim=force_sim)
+
+
+def matrix_from_raw(raw: dict[str, Any], path: Path, *, force_sim: bool = False) -> MatrixSpec:
+    """A matrix from a parsed TOML document (``path``: where relative datasets are found,
+    and the file errors name); ``bench suite`` builds its grid through this too."""
+    source = str(path)
     try:
         parsed = MatrixFile.model_validate(raw)
     except ValidationError as exc:

@@ -230,6 +230,14 @@ class RunMetrics:
             registry=r,
         )
 
+        self.binary_f1 = Gauge(
+            p + "binary_f1_ratio",
+            "Running binary F1 (unsafe = positive) of the run so far, failures entered by "
+            "the run's failure rule; NaN before any gold-unsafe sample.",
+            (*run, "failure_rule"),
+            registry=r,
+        )
+
     def observer(self) -> MetricsObserver:
         return MetricsObserver(self)
 
@@ -284,6 +292,9 @@ class MetricsObserver(BaseObserver):
         self._binary = m.accuracy.labels(rid, "binary")
         self._multi.set(math.nan)
         self._binary.set(math.nan)
+        self._f1_labels = (rid, str(cfg.failures))
+        self._f1 = m.binary_f1.labels(*self._f1_labels)
+        self._f1.set(math.nan)
 
     def _elapsed(self) -> float:
         if self._final_seconds is not None:
@@ -329,6 +340,9 @@ class MetricsObserver(BaseObserver):
             self._multi.set(t.multi_correct / t.multi_n)
         if t.binary_n:
             self._binary.set(t.binary_correct / t.binary_n)
+        f1 = t.binary.f1
+        if f1 is not None:
+            self._f1.set(f1)
 
     def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         """Freeze the mirrored gauges at the summary's final values."""
@@ -344,6 +358,8 @@ class MetricsObserver(BaseObserver):
         ):
             if acc is not None:
                 child.set(acc.value)
+        if summary.binary_f1 is not None:
+            self._f1.set(summary.binary_f1.value)
         m.run_active.labels(rid).set(0)
 
     def forget(self) -> None:
@@ -377,3 +393,4 @@ class MetricsObserver(BaseObserver):
             m.failures.remove(rid, r)
         for k in ACCURACY_KINDS:
             m.accuracy.remove(rid, k)
+        m.binary_f1.remove(*self._f1_labels)

@@ -108,6 +108,7 @@ class SampleResult:
                 "parts": [p.as_dict() for p in self.parts],
                 "score": self.score,
                 **members_of(self.verdict),
+                **({"meta": dict(s.meta)} if s.meta else {}),
             }
         )
 
@@ -150,6 +151,7 @@ def replay(record: dict[str, Any], scorer: Scorer) -> None:
         [p["latency"] for p in record.get("parts", ()) if p.get("latency") is not None],
         record.get("prompt_tokens") or 0,
         record.get("completion_tokens") or 0,
+        record.get("meta"),
     )
     for part in record.get("parts", ()):
         if part.get("ttft") is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from . import __version__
+from .binary import FailureRule
 from .config import RunConfig
 from .errors import StoreError, parse_error_label
 from .parsers import Verdict, parse
@@ -40,6 +41,7 @@ class RescoreResult:
     rescore_id: str
     run_id: str
     output_format: str | None
+    failures: FailureRule
     samples: int
     #: samples whose outcome or predicted set differs from the run's record
     changed: int
@@ -51,13 +53,20 @@ class RescoreResult:
         return self.previous == self.summary
 
 
-def _config(row_config: dict[str, Any], output_format: str | None, run_id: str) -> RunConfig:
+def _config(
+    row_config: dict[str, Any],
+    output_format: str | None,
+    run_id: str,
+    failures: FailureRule | None = None,
+) -> RunConfig:
     try:
         config = RunConfig.model_validate(row_config)
     except ValueError as exc:
         raise StoreError(f"run {run_id}: its stored config no longer validates: {exc}") from exc
     if output_format is not None:
         config = config.model_copy(update={"output_format": output_format})
+    if failures is not None:
+        config = config.model_copy(update={"failures": FailureRule(failures)})
     return config
 
 
@@ -99,19 +108,26 @@ def _record(
     )
 
 
-def rescore(store: Store, run_id: str, output_format: str | None = None) -> RescoreResult:
+def rescore(
+    store: Store,
+    run_id: str,
+    output_format: str | None = None,
+    failures: FailureRule | None = None,
+) -> RescoreResult:
     """Re-parse run ``run_id``; store and return the new verdicts' summary.
+
+    ``failures`` scores binary P/R/F1 under another failure rule (default: the run's own).
 
     Raises :class:`StoreError` for an unknown run or records that do not fit the plan,
     and :class:`InputError` for a bad format or a policy set that cannot be loaded.
     """
     row = store.get_run(run_id)
-    config = _config(row.config, output_format, row.run_id)
+    config = _config(row.config, output_format, row.run_id, failures)
     policies = load_policy_set(config.policies)
     strategy = from_config(config, policies)
     specs = {spec.key: spec for spec in strategy.plan()}
     keys = list(specs)
-    scorer = Scorer(policies.categories)
+    scorer = Scorer(policies.categories, config.failures, slice_by=config.by)
     rescore_id = f"{row.run_id}.rescore-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     batch: list[tuple[str, int, str, bytes]] = []
     samples = changed = 0
@@ -138,6 +154,7 @@ def rescore(store: Store, run_id: str, output_format: str | None = None) -> Resc
             [p["latency"] for p in stored_parts if p.get("latency") is not None],
             record.get("prompt_tokens") or 0,
             record.get("completion_tokens") or 0,
+            record.get("meta"),
         )
         batch.append(
             (record["sample_id"], record["seq"], outcome, _record(record, verdict, outcome, parts))
@@ -162,7 +179,14 @@ def rescore(store: Store, run_id: str, output_format: str | None = None) -> Resc
         summary=summary,
     )
     return RescoreResult(
-        rescore_id, row.run_id, output_format, samples, changed, summary, row.summary
+        rescore_id,
+        row.run_id,
+        output_format,
+        config.failures,
+        samples,
+        changed,
+        summary,
+        row.summary,
     )
 
 

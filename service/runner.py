@@ -29,7 +29,7 @@ from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .endpoints import ChatLike
-from .errors import ErrorBudgetExceeded, ErrorKind, RequestError, StoreError
+from .errors import ConfigError, ErrorBudgetExceeded, ErrorKind, RequestError, StoreError
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
 from .parsers import parse
@@ -67,6 +67,11 @@ def prepare(config: RunConfig) -> Prepared:
     policies = load_policy_set(config.policies)
     path = resolve(config.dataset)
     info = scan(path, frozenset(policies.categories))
+    if config.by not in (None, "source") and config.by not in info.meta_keys:
+        known = ", ".join(sorted(info.meta_keys)[:20]) or "none"
+        raise ConfigError(
+            "by", f"no sample of {path} has the meta key {config.by!r} (meta keys: {known})"
+        )
     strategy = strategy_from_config(config, policies)
     template = load_chat_template(config.chat_template) if config.batch_size > 1 else None
     return Prepared(config, path, info, policies, strategy, template)
@@ -178,7 +183,9 @@ class Run:
             self.observer = Observers([self.controller, self.observer])
         else:
             self.limiter = Limiter(int(self.config.concurrency))
-        self.scorer = Scorer(prepared.policies.categories)
+        self.scorer = Scorer(
+            prepared.policies.categories, self.config.failures, slice_by=self.config.by
+        )
         self.scorer.scores.threshold = self.config.threshold
         self.scorer.scores.enabled = self.config.scores != "none"
         self.retry = RetryPolicy(
@@ -500,6 +507,7 @@ class Run:
             [p.latency for p in parts if p.latency is not None],
             result.prompt_tokens,
             result.completion_tokens,
+            sample.meta,
         )
         assert self._writer is not None
         self._writer.put((sample.id, pending.seq, outcome, result.to_json()))

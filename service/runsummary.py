@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .binary import DEFAULT_FAILURE_RULE, FailureRule
 from .errors import PolicybenchError
 from .policies import load_policy_set
 from .records import replay
@@ -45,11 +46,25 @@ def run_categories(row: RunRow) -> tuple[str, ...]:
         return ()
 
 
-def summarise(store: Store, run_id: str) -> StoredRun:
-    """Replay ``run_id``'s records into a fresh scorer; timing comes from the run row."""
+def failure_rule_of(row: RunRow) -> FailureRule:
+    """The run's failure rule (runs stored before rules existed used ``wrong``)."""
+    try:
+        return FailureRule(row.config.get("failures", DEFAULT_FAILURE_RULE))
+    except ValueError:
+        return DEFAULT_FAILURE_RULE
+
+
+def summarise(store: Store, run_id: str, failures: FailureRule | None = None) -> StoredRun:
+    """Replay ``run_id``'s records into a fresh scorer; timing comes from the run row.
+
+    ``failures`` scores binary P/R/F1 under another failure rule than the run's own.
+    """
     row = store.get_run(run_id)
     categories = run_categories(row) or _categories_from_records(store, row.run_id)
-    scorer = Scorer(categories)
+    by = row.config.get("by")
+    scorer = Scorer(
+        categories, failures or failure_rule_of(row), slice_by=by if isinstance(by, str) else None
+    )
     for record in store.iter_records(row.run_id):
         replay(record, scorer)
     summary: dict[str, Any] = {

@@ -7,20 +7,25 @@
 * per category: precision, recall, F1 and confusion counts, skipping categories whose
   label is unknown for a sample; a failed sample counts as a miss for its gold
   categories and nowhere else;
+* binary precision, recall and F1 (unsafe = positive) with 95% intervals, failures
+  entered by the run's failure rule (``service/binary.py``);
 * false-positive rate (safe samples flagged) and false-negative rate (unsafe samples
   missed), over samples that have a verdict (failures are reported on their own);
-* the same by ``source``.  Memory is fixed: counters and log histograms only.
+* the same by ``source``, and by any ``--by`` field (``service/slices.py``).  Memory is
+  fixed: counters and log histograms only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from .binary import DEFAULT_FAILURE_RULE, BinaryCounts, FailureRule
 from .histogram import LogHistogram
 from .scorebook import ScoreBook
+from .slices import bounded, group_of, slices_summary
 from .stats import wilson
 
 
@@ -79,6 +84,7 @@ class _Counts:
     unsafe_with_verdict: int = 0
     unsafe_missed: int = 0
     unknown_labels: int = 0
+    binary: BinaryCounts = field(default_factory=BinaryCounts)
 
     def add(self, gold: Gold, predicted: frozenset[str] | None, outcome: Outcome) -> None:
         self.samples += 1
@@ -95,6 +101,9 @@ class _Counts:
                 self.multi_correct += 1
         if gold.unsafe is not None:
             self.binary_n += 1
+            self.binary.add(
+                gold.unsafe, None if failed else bool(predicted), outcome if failed else None
+            )
             if not failed:
                 flagged = bool(predicted)
                 if flagged == gold.unsafe:
@@ -111,6 +120,8 @@ class _Counts:
             "samples": self.samples,
             "multi_policy_accuracy": wilson(self.multi_correct, self.multi_n),
             "binary_accuracy": wilson(self.binary_correct, self.binary_n),
+            **self.binary.figures(),
+            "failure_rule": str(self.binary.rule),
             "false_positive_rate": _rate(self.safe_flagged, self.safe_with_verdict),
             "false_negative_rate": _rate(self.unsafe_missed, self.unsafe_with_verdict),
             "parse_failures": self.parse_failures,
@@ -153,10 +164,15 @@ class Scorer:
     """Running totals for one run.  ``add`` is cheap enough for the hot path."""
 
     categories: tuple[str, ...]
-    totals: _Counts = field(default_factory=_Counts)
+    failure_rule: FailureRule = DEFAULT_FAILURE_RULE
+    totals: _Counts = field(init=False)
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     confusion: dict[str, _Confusion] = field(init=False)
     by_source: dict[str, _Counts] = field(default_factory=dict)
+    #: ``--by`` field whose groups get every headline metric (``None``: no slices)
+    slice_by: str | None = None
+    slices: dict[str, _Counts] = field(default_factory=dict)
+    slices_capped: bool = False
     sample_latency: LogHistogram = field(default_factory=LogHistogram)
     request_latency: LogHistogram = field(default_factory=LogHistogram)
     ttft: LogHistogram = field(default_factory=LogHistogram)
@@ -166,7 +182,12 @@ class Scorer:
     scores: ScoreBook = field(default_factory=ScoreBook)
 
     def __post_init__(self) -> None:
+        self.failure_rule = FailureRule(self.failure_rule)
+        self.totals = self._counts()
         self.confusion = {c: _Confusion() for c in self.categories}
+
+    def _counts(self) -> _Counts:
+        return _Counts(binary=BinaryCounts(self.failure_rule))
 
     def add(
         self,
@@ -178,16 +199,24 @@ class Scorer:
         request_latencies: Iterable[float] = (),
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
         self.totals.add(gold, predicted, outcome)
+        if self.slice_by is not None:
+            group, capped = bounded(self.slices, group_of(self.slice_by, source, meta))
+            self.slices_capped |= capped
+            group_counts = self.slices.get(group)
+            if group_counts is None:
+                group_counts = self.slices[group] = self._counts()
+            group_counts.add(gold, predicted, outcome)
         self.outcomes[outcome] += 1
         counts = self.by_source.get(source)
         if counts is None:
             if len(self.by_source) >= _MAX_SOURCES:
                 source = "(other)"
-                counts = self.by_source.setdefault(source, _Counts())
+                counts = self.by_source.setdefault(source, self._counts())
             else:
-                counts = self.by_source[source] = _Counts()
+                counts = self.by_source[source] = self._counts()
         counts.add(gold, predicted, outcome)
         if gold.labels is not None:
             for category, conf in self.confusion.items():
@@ -240,6 +269,10 @@ class Scorer:
         t = self.totals
         return t.binary_correct / t.binary_n if t.binary_n else None
 
+    @property
+    def running_binary_f1(self) -> float | None:
+        return self.totals.binary.f1
+
     def summary(self, dispatch_seconds: float) -> dict[str, Any]:
         """The run's figures, in the shape of ``bench run --json`` (without run metadata)."""
         out = self.totals.headline()
@@ -252,6 +285,15 @@ class Scorer:
         f1s = [v["f1"] for v in per_cat.values() if v["support"] > 0 and v["f1"] is not None]
         out["macro_f1"] = sum(f1s) / len(f1s) if f1s else None
         out["by_source"] = {s: c.headline() for s, c in sorted(self.by_source.items())}
+        out["slices"] = (
+            None
+            if self.slice_by is None
+            else slices_summary(
+                self.slice_by,
+                {g: c.headline() for g, c in self.slices.items()},
+                self.slices_capped,
+            )
+        )
         out["samples_per_hour"] = (
             self.totals.samples * 3600.0 / dispatch_seconds if dispatch_seconds > 0 else None
         )

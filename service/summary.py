@@ -33,13 +33,15 @@ class _Figures(BaseModel):
 
 
 class Interval(_Figures):
-    """A proportion with its 95% Wilson interval."""
+    """A figure with its 95% interval: a proportion (Wilson; ``successes`` of ``n``) or an
+    F1 (``method``: how its interval was derived)."""
 
     value: float
     ci_low: float
     ci_high: float
-    successes: int
-    n: int
+    successes: int | None = None
+    n: int | None = None
+    method: str | None = None
 
 
 class Percentiles(_Figures):
@@ -61,12 +63,30 @@ class CategoryFigures(_Figures):
     tn: int = 0
 
 
+class BinaryCounts(_Figures):
+    """The binary confusion counts behind P/R/F1, under the run's failure rule."""
+
+    failure_rule: str = "wrong"
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    failures_counted: int = 0
+    excluded_parse_failures: int = 0
+    excluded_errors: int = 0
+
+
 class Headline(_Figures):
-    """The headline figures of a set of samples (a whole run's, or one source's)."""
+    """The headline figures of a set of samples (a whole run's, one source's, one slice's)."""
 
     samples: int = 0
     multi_policy_accuracy: Interval | None = None
     binary_accuracy: Interval | None = None
+    binary_precision: Interval | None = None
+    binary_recall: Interval | None = None
+    binary_f1: Interval | None = None
+    binary_counts: BinaryCounts | None = None
+    failure_rule: str | None = None
     false_positive_rate: float | None = None
     false_negative_rate: float | None = None
     parse_failures: int = 0
@@ -119,6 +139,15 @@ class ScoreFigures(_Figures):
     operating_point: OperatingPoint | None = None
 
 
+class Slices(_Figures):
+    """``--by FIELD``: every headline figure per value of the field (service/slices.py)."""
+
+    by: str
+    groups: dict[str, Headline] = {}
+    capped: bool = False
+    max_groups: int | None = None
+
+
 class RunSummary(_Figures):
     """A run's figures (the shape of ``bench run --json``)."""
 
@@ -128,6 +157,11 @@ class RunSummary(_Figures):
     # -- scoring (service/scoring.py) ------------------------------------------------------
     multi_policy_accuracy: Interval | None = None
     binary_accuracy: Interval | None = None
+    binary_precision: Interval | None = None
+    binary_recall: Interval | None = None
+    binary_f1: Interval | None = None
+    binary_counts: BinaryCounts | None = None
+    failure_rule: str | None = None
     false_positive_rate: float | None = None
     false_negative_rate: float | None = None
     parse_failures: int = 0
@@ -138,6 +172,7 @@ class RunSummary(_Figures):
     per_category: dict[str, CategoryFigures] = {}
     macro_f1: float | None = None
     by_source: dict[str, Headline] = {}
+    slices: Slices | None = None
     samples_per_hour: float | None = None
     dispatch_seconds: float = 0.0
     latency_seconds: Percentiles = Percentiles()

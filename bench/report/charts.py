@@ -31,7 +31,7 @@ def heatmap(grid: Grid) -> bytes:
     for ax, (strategy, dataset) in zip(axes, tables, strict=True):
         values = [
             [
-                (a.value if (a := grid.accuracy((m, p, strategy, dataset))) else math.nan)
+                (a["value"] if (a := grid.accuracy((m, p, strategy, dataset))) else math.nan)
                 for p in grid.policies
             ]
             for m in grid.models
@@ -44,7 +44,9 @@ def heatmap(grid: Grid) -> bytes:
             for j, pol in enumerate(grid.policies):
                 a = grid.accuracy((model, pol, strategy, dataset))
                 text = (
-                    "not run" if a is None else f"{a.value:.1%}\n[{a.ci_low:.1%}, {a.ci_high:.1%}]"
+                    "not run"
+                    if a is None
+                    else f"{a['value']:.1%}\n[{a['ci_low']:.1%}, {a['ci_high']:.1%}]"
                 )
                 ax.text(j, i, text, ha="center", va="center", color="white", fontsize=9)
         fig.colorbar(image, ax=ax, shrink=0.8)
@@ -55,14 +57,14 @@ def accuracy_vs_throughput(data: ReportData) -> bytes:
     fig = _figure(7, 4.5)
     ax = fig.subplots()
     for run in data.runs:
-        s = run.summary
-        a, sph = s.multi_policy_accuracy, s.samples_per_hour
+        s = run.summary.to_json()
+        a, sph = s.get("multi_policy_accuracy"), s.get("samples_per_hour")
         if not a or not sph:
             continue
         ax.errorbar(
             [sph],
-            [a.value],
-            yerr=[[a.value - a.ci_low], [a.ci_high - a.value]],
+            [a["value"]],
+            yerr=[[a["value"] - a["ci_low"]], [a["ci_high"] - a["value"]]],
             fmt="o",
             capsize=4,
             label=run.label + (" (sim)" if run.simulated else ""),
@@ -80,7 +82,7 @@ def accuracy_vs_throughput(data: ReportData) -> bytes:
 def per_category_f1(data: ReportData) -> bytes:
     cats: list[str] = []
     for run in data.runs:
-        for c in run.summary.per_category:
+        for c in run.summary.to_json().get("per_category") or {}:
             if c not in cats:
                 cats.append(c)
     fig = _figure(max(6.0, 1.2 * len(cats) + 2), 4.5)
@@ -88,8 +90,8 @@ def per_category_f1(data: ReportData) -> bytes:
     n = max(1, len(data.runs))
     width = 0.8 / n
     for k, run in enumerate(data.runs):
-        per = run.summary.per_category
-        ys = [(per[c].f1 if c in per else None) or 0.0 for c in cats]
+        per = run.summary.to_json().get("per_category") or {}
+        ys = [(per.get(c) or {}).get("f1") or 0.0 for c in cats]
         ax.bar(
             [i + k * width - 0.4 + width / 2 for i in range(len(cats))],
             ys,

@@ -12,7 +12,8 @@ from policybench.service.matrix import MatrixSpec, find_run
 from policybench.service.runner import prepare
 from policybench.service.runsummary import StoredRun, summarise
 from policybench.service.store import Store
-from policybench.service.summary import Interval
+
+from .fmt import GRID_METRICS
 
 #: At most this many per-sample latencies per run are kept for the distribution chart.
 MAX_LATENCIES = 200_000
@@ -33,13 +34,26 @@ class Grid:
     datasets: tuple[str, ...]
     cells: dict[CellKey, StoredRun | None]
     simulated: bool = False
+    #: what each cell shows: ``multi`` (multi-policy accuracy), ``binary``, ``f1``
+    metric: str = "multi"
 
     def run(self, key: CellKey) -> StoredRun | None:
         return self.cells.get(key)
 
-    def accuracy(self, key: CellKey) -> Interval | None:
+    def accuracy(self, key: CellKey) -> dict[str, Any] | None:
+        return self.figure(key, "multi_policy_accuracy")
+
+    def figure(self, key: CellKey, summary_key: str | None = None) -> dict[str, Any] | None:
+        """The cell's figure for the grid's metric (or ``summary_key``), or ``None``."""
         run = self.cells.get(key)
-        return None if run is None else run.summary.multi_policy_accuracy
+        if run is None:
+            return None
+        figure = run.summary.to_json().get(summary_key or GRID_METRICS[self.metric][0])
+        return figure if isinstance(figure, dict) else None
+
+    @property
+    def metric_name(self) -> str:
+        return GRID_METRICS[self.metric][1]
 
     def tables(self) -> list[tuple[str, str]]:
         return list(itertools.product(self.strategies, self.datasets))
@@ -68,7 +82,9 @@ def run_latencies(store: Store, run_id: str) -> list[float]:
     return out
 
 
-def grid_from_plan(spec: MatrixSpec, store: Store, cells: list[tuple[Any, str | None]]) -> Grid:
+def grid_from_plan(
+    spec: MatrixSpec, store: Store, cells: list[tuple[Any, str | None]], metric: str = "multi"
+) -> Grid:
     """The grid of a matrix whose cells are already matched to run ids."""
     out: dict[CellKey, StoredRun | None] = {}
     for cell, run_id in cells:
@@ -81,22 +97,18 @@ def grid_from_plan(spec: MatrixSpec, store: Store, cells: list[tuple[Any, str | 
         spec.datasets,
         out,
         spec.simulated,
+        metric,
     )
 
 
-def grid_from_matrix(spec: MatrixSpec, store: Store) -> Grid:
+def grid_from_matrix(spec: MatrixSpec, store: Store, metric: str = "multi") -> Grid:
     """Match every cell of ``spec`` to its stored run (reads each dataset to fingerprint it)."""
     cells: list[tuple[Any, str | None]] = []
     for cell in spec.cells:
         prepared = prepare(cell.config)
         row = find_run(store, cell.config, prepared.dataset.fingerprint, prepared.policies.digest)
         cells.append((cell, row.run_id if row else None))
-    return grid_from_plan(spec, store, cells)
-
-
-def _multi_accuracy(run: StoredRun) -> float:
-    acc = run.summary.multi_policy_accuracy
-    return -1.0 if acc is None else acc.value
+    return grid_from_plan(spec, store, cells, metric)
 
 
 def findings(store: Store, runs: list[StoredRun]) -> list[Comparison]:
@@ -106,10 +118,12 @@ def findings(store: Store, runs: list[StoredRun]) -> list[Comparison]:
         by_dataset.setdefault(run.row.dataset_fingerprint, []).append(run)
     out = []
     for group in by_dataset.values():
-        scored = [r for r in group if r.summary.multi_policy_accuracy][:MAX_PAIRED_RUNS]
+        scored = [r for r in group if r.summary.to_json().get("multi_policy_accuracy")][
+            :MAX_PAIRED_RUNS
+        ]
         if len(scored) < 2:
             continue
-        best = max(scored, key=_multi_accuracy)
+        best = max(scored, key=lambda r: r.summary.to_json()["multi_policy_accuracy"]["value"])
         for other in scored:
             if other is not best:
                 out.append(compare_runs(store, other.row.run_id, best.row.run_id))

@@ -4,24 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from policybench.service.summary import Interval
-
 
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def acc(a: Interval | None) -> str:
+def acc(a: dict[str, Any] | None) -> str:
     """``23.0% [18.6-28.1]``: a Wilson interval in points."""
     if not a:
         return "n/a"
-    return f"{a.value:.1%} [{a.ci_low * 100:.1f}-{a.ci_high * 100:.1f}]"
+    return f"{a['value']:.1%} [{a['ci_low'] * 100:.1f}-{a['ci_high'] * 100:.1f}]"
 
 
-def acc_long(a: Interval | None) -> str:
+def acc_long(a: dict[str, Any] | None) -> str:
     if not a:
         return "n/a"
-    return f"{a.value:.1%} (95% CI {a.ci_low:.1%} - {a.ci_high:.1%}, {a.successes}/{a.n})"
+    return (
+        f"{a['value']:.1%} (95% CI {a['ci_low']:.1%} - {a['ci_high']:.1%}, "
+        f"{a['successes']}/{a['n']})"
+    )
+
+
+#: What a matrix cell shows, by ``--metric``: the summary key and its name.
+GRID_METRICS: dict[str, tuple[str, str]] = {
+    "multi": ("multi_policy_accuracy", "multi-policy accuracy [95% Wilson CI]"),
+    "binary": ("binary_accuracy", "binary accuracy [95% Wilson CI]"),
+    "f1": ("binary_f1", "binary F1, unsafe = positive [95% CI]"),
+}
+
+
+def failures(summary: dict[str, Any]) -> str:
+    """``wrong`` / ``exclude, 3 left out``: the failure rule behind a binary F1."""
+    counts = summary.get("binary_counts") or {}
+    rule = summary.get("failure_rule") or counts.get("failure_rule") or "wrong"
+    left = (counts.get("excluded_parse_failures") or 0) + (counts.get("excluded_errors") or 0)
+    return f"{rule}, {left} left out" if left else str(rule)
+
+
+def interval(a: dict[str, Any] | None) -> str:
+    """``72.7% (95% CI 57.1% - 84.9%)``: any figure with an interval."""
+    if not a:
+        return "n/a"
+    return f"{a['value']:.1%} (95% CI {a['ci_low']:.1%} - {a['ci_high']:.1%})"
 
 
 def f1(value: float | None) -> str:
@@ -54,6 +78,7 @@ RUN_COLUMNS = (
     "done",
     "multi-policy acc [95% CI]",
     "binary acc [95% CI]",
+    "binary F1 [95% CI] (failures)",
     "macro-F1",
     "samples/h",
     "p50 / p99 latency",
@@ -64,18 +89,67 @@ RUN_COLUMNS = (
 
 def run_cells(run: Any) -> tuple[str, ...]:
     """One row of the runs table for a report's ``RunData``."""
-    s = run.summary
-    lat = s.latency_seconds
+    s = run.summary.to_json()
+    lat = s.get("latency_seconds") or {}
     return (
         run.row.run_id,
         run.row.status,
         run.label + (" (sim)" if run.simulated else ""),
-        f"{s.completed}/{s.samples}",
-        acc(s.multi_policy_accuracy),
-        acc(s.binary_accuracy),
-        pct(s.macro_f1),
-        rate(s.samples_per_hour),
-        f"{secs(lat.p50)} / {secs(lat.p99)}",
-        str(s.parse_failures),
-        str(s.errors),
+        f"{s['completed']}/{s['samples']}",
+        acc(s.get("multi_policy_accuracy")),
+        acc(s.get("binary_accuracy")),
+        f"{acc(s.get('binary_f1'))} ({failures(s)})",
+        pct(s.get("macro_f1")),
+        rate(s.get("samples_per_hour")),
+        f"{secs(lat.get('p50'))} / {secs(lat.get('p99'))}",
+        str(s.get("parse_failures", 0)),
+        str(s.get("errors", 0)),
     )
+
+
+#: The ``--by`` slices table, shared by the terminal, markdown and HTML reports.
+SLICE_FIGURES = (
+    "multi_policy_accuracy",
+    "binary_accuracy",
+    "binary_f1",
+    "binary_precision",
+    "binary_recall",
+)
+SLICE_COLUMNS = (
+    "samples",
+    "multi-policy acc [95% CI]",
+    "binary acc [95% CI]",
+    "binary F1 [95% CI]",
+    "precision [95% CI]",
+    "recall [95% CI]",
+    "FPR",
+    "FNR",
+    "parse fail",
+    "errors",
+)
+
+
+def slice_table(summary: dict[str, Any]) -> tuple[str, str, list[tuple[str, ...]]] | None:
+    """``(field, title, rows)`` of a summary's ``--by`` slices, or ``None`` without them."""
+    slices = summary.get("slices")
+    if not isinstance(slices, dict):
+        return None
+    by = str(slices["by"])
+    title = f"by {by}" + (
+        f" (capped at {slices['max_groups']} groups: later values are counted in '(other)')"
+        if slices["capped"]
+        else ""
+    )
+    rows = [
+        (
+            name or "(empty)",
+            str(g["samples"]),
+            *(acc(g.get(k)) for k in SLICE_FIGURES),
+            pct(g.get("false_positive_rate")),
+            pct(g.get("false_negative_rate")),
+            str(g.get("parse_failures", 0)),
+            str(g.get("errors", 0)),
+        )
+        for name, g in slices["groups"].items()
+    ]
+    return by, title, rows

@@ -34,7 +34,8 @@ def _grid(grid: Grid) -> str:
     parts = []
     for strategy, dataset in grid.tables():
         parts.append(
-            f"<h3>Model x Policy: {_e(strategy)}, <code>{_e(os.path.basename(dataset))}</code></h3>"
+            f"<h3>Model x Policy: {_e(strategy)}, <code>{_e(os.path.basename(dataset))}</code>"
+            f" <small>({_e(grid.metric_name)})</small></h3>"
         )
         head = "".join(f"<th>{_e(p)}</th>" for p in grid.policies)
         rows = []
@@ -45,31 +46,35 @@ def _grid(grid: Grid) -> str:
                 if run is None:
                     cells.append("<td>not run</td>")
                     continue
-                s = run.summary
+                s = run.summary.to_json()
+                figure = grid.figure((model, pol, strategy, dataset))
+                rule = (
+                    f"<br><small>failures: {_e(fmt.failures(s))}</small>"
+                    if grid.metric == "f1" and figure is not None
+                    else ""
+                )
                 cells.append(
-                    f"<td>{_e(fmt.acc(s.multi_policy_accuracy))}<br>"
-                    f"<small>{_e(fmt.rate(s.samples_per_hour))} samples/h</small></td>"
+                    f"<td>{_e(fmt.acc(figure))}{rule}<br>"
+                    f"<small>{_e(fmt.rate(s.get('samples_per_hour')))} samples/h</small></td>"
                 )
             rows.append(f"<tr><td>{_e(model)}</td>{''.join(cells)}</tr>")
         parts.append(f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>")
     return "".join(parts)
 
 
+def _slices(run: Any) -> str:
+    found = fmt.slice_table(run.summary.to_json())
+    if found is None:
+        return ""
+    by, title, rows = found
+    head = "".join(f"<th>{_e(c)}</th>" for c in (by, *fmt.SLICE_COLUMNS))
+    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<h3>{_e(run.row.run_id)}: {_e(title)}</h3><table><tr>{head}</tr>{body}</table>"
+
+
 def _machine_data(data: ReportData) -> dict[str, Any]:
-    shown = (
-        "completed",
-        "multi_policy_accuracy",
-        "binary_accuracy",
-        "macro_f1",
-        "per_category",
-        "samples_per_hour",
-        "parse_failures",
-        "errors",
-    )
-    runs = []
-    for r in data.runs:
-        figures = r.summary.to_json()
-        runs.append(
+    return {
+        "runs": [
             {
                 "run_id": r.row.run_id,
                 "status": r.row.status,
@@ -77,10 +82,24 @@ def _machine_data(data: ReportData) -> dict[str, Any]:
                 "policies": r.row.policy_set,
                 "strategy": r.row.strategy,
                 "backend": r.row.backend,
-                **{k: figures.get(k) for k in shown},
+                "completed": r.summary.to_json()["completed"],
+                "multi_policy_accuracy": r.summary.to_json().get("multi_policy_accuracy"),
+                "binary_accuracy": r.summary.to_json().get("binary_accuracy"),
+                "binary_f1": r.summary.to_json().get("binary_f1"),
+                "binary_precision": r.summary.to_json().get("binary_precision"),
+                "binary_recall": r.summary.to_json().get("binary_recall"),
+                "failure_rule": r.summary.to_json().get("failure_rule"),
+                "slices": r.summary.to_json().get("slices"),
+                "macro_f1": r.summary.to_json().get("macro_f1"),
+                "per_category": r.summary.to_json().get("per_category"),
+                "samples_per_hour": r.summary.to_json().get("samples_per_hour"),
+                "parse_failures": r.summary.to_json().get("parse_failures"),
+                "errors": r.summary.to_json().get("errors"),
             }
-        )
-    return {"runs": runs, "findings": [c.as_dict() for c in data.findings]}
+            for r in data.runs
+        ],
+        "findings": [c.as_dict() for c in data.findings],
+    }
 
 
 def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
@@ -102,16 +121,18 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
     body.append("<h3>Per-category F1</h3><table><tr><th>run</th>")
     cats: list[str] = []
     for run in data.runs:
-        cats += [c for c in run.summary.per_category if c not in cats]
+        cats += [c for c in run.summary.to_json().get("per_category") or {} if c not in cats]
     body.append("".join(f"<th>{_e(c)}</th>" for c in cats) + "</tr>")
     for run in data.runs:
-        per = run.summary.per_category
+        per = run.summary.to_json().get("per_category") or {}
         body.append(
             f"<tr><td>{_e(run.row.run_id)}</td>"
-            + "".join(f"<td>{_e(fmt.f1(per[c].f1 if c in per else None))}</td>" for c in cats)
+            + "".join(f"<td>{_e(fmt.f1((per.get(c) or {}).get('f1')))}</td>" for c in cats)
             + "</tr>"
         )
     body.append("</table>")
+    for run in data.runs:
+        body.append(_slices(run))
     if data.grid is not None:
         body.append(f"<h2>Experiment matrix: {_e(data.grid.name)}</h2>{_grid(data.grid)}")
     if data.findings:
@@ -126,7 +147,7 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
                 f"{cmp.run_a.model} + {cmp.run_a.policy_set} ({cmp.run_a.run_id})"
             )
             body.append(
-                f'<li><span class="{cls}">{mark}</span>: {_e(who)}. {_e(cmp.sentence())}</li>'
+                f'<li><span class="{cls}">{mark}</span>: {_e(who)}. {_e(cmp.sentence())} {_e(cmp.f1_sentence())}</li>'
             )
         body.append("</ul>")
     if charts:

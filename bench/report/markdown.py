@@ -18,7 +18,8 @@ def _grid_block(grid: Grid) -> list[str]:
             + (" (simulated server)" if grid.simulated else "")
         )
         out.append("")
-        out.append("Multi-policy accuracy [95% Wilson CI]; samples/hour below.")
+        name = grid.metric_name
+        out.append(f"{name[0].upper()}{name[1:]}; samples/hour below.")
         out.append("")
         out.append("| model | " + " | ".join(grid.policies) + " |")
         out.append("|---|" + "---:|" * len(grid.policies))
@@ -29,13 +30,30 @@ def _grid_block(grid: Grid) -> list[str]:
                 if run is None:
                     cells.append("not run")
                     continue
-                s = run.summary
-                text = f"{fmt.acc(s.multi_policy_accuracy)}<br>{fmt.rate(s.samples_per_hour)}/h"
+                s = run.summary.to_json()
+                figure = grid.figure((model, pol, strategy, dataset))
+                text = fmt.acc(figure)
+                if grid.metric == "f1" and figure is not None:
+                    text += f" (failures: {fmt.failures(s)})"
+                text += f"<br>{fmt.rate(s.get('samples_per_hour'))}/h"
                 if run.row.status != "success":
                     text += f"<br>({run.row.status})"
                 cells.append(text)
             out.append(f"| {model} | " + " | ".join(cells) + " |")
         out.append("")
+    return out
+
+
+def _slices_block(summary: dict[str, object]) -> list[str]:
+    found = fmt.slice_table(summary)
+    if found is None:
+        return []
+    by, title, rows = found
+    out = [f"**{title[0].upper()}{title[1:]}**:", ""]
+    out.append(f"| {by} | " + " | ".join(fmt.SLICE_COLUMNS) + " |")
+    out.append("|---|" + "---:|" * len(fmt.SLICE_COLUMNS))
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    out.append("")
     return out
 
 
@@ -56,13 +74,13 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
         ]
     lines += ["## Runs", ""]
     for run in data.runs:
-        s = run.summary
+        s = run.summary.to_json()
         row = run.row
         sim = " (simulated)" if run.simulated else ""
-        lat = s.latency_seconds
+        lat = s.get("latency_seconds") or {}
         lines += [
             f"### Run {row.run_id}: {row.model} + {row.policy_set} ({row.strategy}){sim}",
-            f"**Status**: {row.status} ({s.completed} of {s.samples} samples)  ",
+            f"**Status**: {row.status} ({s['completed']} of {s['samples']} samples)  ",
             f"**Dataset**: `{os.path.basename(row.dataset)}` (fingerprint {row.dataset_fingerprint})  ",
             f"**Model**: `{row.model}`  ",
             f"**Policies**: {row.policy_set} (hash {row.policy_hash}), strategy {row.strategy}  ",
@@ -71,26 +89,30 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
             + (f" (git {row.git_rev})" if row.git_rev else ""),
             "",
             "**Results**:",
-            f"- Multi-policy accuracy: {fmt.acc_long(s.multi_policy_accuracy)}",
-            f"- Overall (binary) accuracy: {fmt.acc_long(s.binary_accuracy)}",
-            f"- Macro-F1: {fmt.pct(s.macro_f1)}; false-positive rate "
-            f"{fmt.pct(s.false_positive_rate)}; false-negative rate "
-            f"{fmt.pct(s.false_negative_rate)}",
-            f"- Parse failures: {s.parse_failures}; errors: {s.errors}",
-            f"- Throughput: {fmt.rate(s.samples_per_hour)} samples/hour",
-            f"- Total time: {fmt.minutes(s.dispatch_seconds)}",
-            f"- Latency per sample p50 / p90 / p99: {fmt.secs(lat.p50)} / "
-            f"{fmt.secs(lat.p90)} / {fmt.secs(lat.p99)}",
+            f"- Multi-policy accuracy: {fmt.acc_long(s.get('multi_policy_accuracy'))}",
+            f"- Overall (binary) accuracy: {fmt.acc_long(s.get('binary_accuracy'))}",
+            f"- Binary F1 (unsafe = positive): {fmt.interval(s.get('binary_f1'))}; precision "
+            f"{fmt.interval(s.get('binary_precision'))}; recall "
+            f"{fmt.interval(s.get('binary_recall'))} (failures: {fmt.failures(s)})",
+            f"- Macro-F1: {fmt.pct(s.get('macro_f1'))}; false-positive rate "
+            f"{fmt.pct(s.get('false_positive_rate'))}; false-negative rate "
+            f"{fmt.pct(s.get('false_negative_rate'))}",
+            f"- Parse failures: {s.get('parse_failures', 0)}; errors: {s.get('errors', 0)}",
+            f"- Throughput: {fmt.rate(s.get('samples_per_hour'))} samples/hour",
+            f"- Total time: {fmt.minutes(s.get('dispatch_seconds'))}",
+            f"- Latency per sample p50 / p90 / p99: {fmt.secs(lat.get('p50'))} / "
+            f"{fmt.secs(lat.get('p90'))} / {fmt.secs(lat.get('p99'))}",
             "",
             "| category | precision | recall | F1 | support |",
             "|---|---:|---:|---:|---:|",
         ]
-        for cat, m in s.per_category.items():
+        for cat, m in (s.get("per_category") or {}).items():
             lines.append(
-                f"| {cat} | {fmt.pct(m.precision)} | {fmt.pct(m.recall)} | "
-                f"{fmt.f1(m.f1)} | {m.support} |"
+                f"| {cat} | {fmt.pct(m['precision'])} | {fmt.pct(m['recall'])} | "
+                f"{fmt.f1(m['f1'])} | {m['support']} |"
             )
         lines.append("")
+        lines += _slices_block(s)
     if data.grid is not None:
         lines += [f"## Experiment matrix: {data.grid.name}", ""]
         lines += _grid_block(data.grid)
@@ -106,7 +128,7 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
             mark = "**SIGNIFICANT**" if cmp.significant else "not significant"
             lines.append(
                 f"- {cmp.run_b.model} + {cmp.run_b.policy_set} vs "
-                f"{cmp.run_a.model} + {cmp.run_a.policy_set}: {mark}. {cmp.sentence()}"
+                f"{cmp.run_a.model} + {cmp.run_a.policy_set}: {mark}. {cmp.sentence()} {cmp.f1_sentence()}"
             )
         lines.append("")
     if charts:

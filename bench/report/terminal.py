@@ -12,12 +12,10 @@ from .data import Grid, ReportData
 
 
 def render_grid(grid: Grid, console: Console) -> None:
-    """One Model x Policy table per (strategy, dataset); cells: accuracy [95% CI]."""
+    """One Model x Policy table per (strategy, dataset); cells: the metric [95% CI]."""
     for strategy, dataset in grid.tables():
-        title = (
-            f"{grid.name}: multi-policy accuracy [95% Wilson CI], "
-            f"{strategy}, {os.path.basename(dataset)}"
-            + ("  (simulated server)" if grid.simulated else "")
+        title = f"{grid.name}: {grid.metric_name}, {strategy}, {os.path.basename(dataset)}" + (
+            "  (simulated server)" if grid.simulated else ""
         )
         table = Table(title=title, title_justify="left", header_style="bold")
         table.add_column("model")
@@ -30,11 +28,13 @@ def render_grid(grid: Grid, console: Console) -> None:
                 if run is None:
                     row.append("not run")
                     continue
-                s = run.summary
-                text = fmt.acc(s.multi_policy_accuracy)
-                text += f"\n{fmt.rate(s.samples_per_hour)} samples/h"
+                s = run.summary.to_json()
+                text = fmt.acc(grid.figure(run_key := (model, pol, strategy, dataset)))
+                if grid.metric == "f1" and grid.figure(run_key) is not None:
+                    text += f"\nfailures: {fmt.failures(s)}"
+                text += f"\n{fmt.rate(s.get('samples_per_hour'))} samples/h"
                 if run.row.status != "success":
-                    text += f"\n({run.row.status}, {s.completed}/{s.samples})"
+                    text += f"\n({run.row.status}, {s['completed']}/{s['samples']})"
                 row.append(text)
             table.add_row(*row)
         console.print(table)
@@ -51,7 +51,9 @@ def render_runs(data: ReportData, console: Console) -> None:
         render_grid(data.grid, console)
     for cmp in data.findings:
         mark = "[green]significant[/green]" if cmp.significant else "not significant"
-        console.print(f"{cmp.run_b.run_id} vs {cmp.run_a.run_id}: {mark}. {cmp.sentence()}")
+        console.print(
+            f"{cmp.run_b.run_id} vs {cmp.run_a.run_id}: {mark}. {cmp.sentence()} {cmp.f1_sentence()}"
+        )
     if data.simulated:
         console.print(
             "[dim]Figures marked (sim) come from the simulated server, not a model.[/dim]"
