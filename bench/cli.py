@@ -157,7 +157,9 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="bench")
+    from .crash import guarded
+
+    guarded(lambda: cli(prog_name="bench"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,12 +35,21 @@ def stderr_console() -> Console:
     return Console(stderr=True)
 
 
-def open_store(path: str | None) -> Store:
-    """The run store at ``path`` (default: the user's), or exit 1 saying why not."""
+def open_store(path: str | None, *, must_exist: bool = False) -> Store:
+    """The run store at ``path`` (default: the user's), or exit 1 saying why not.
+
+    ``must_exist``: for commands that only read or resume, a missing store is a usage
+    error (exit 2) and no file or folder is created.
+    """
+    from pathlib import Path
+
     from policybench.service.errors import StoreError
     from policybench.service.store import Store, default_store_path
 
+    where = Path(path) if path else default_store_path()
+    if must_exist and not where.is_file():
+        raise BenchError(f"{where}: no run store here (see --store)", EXIT_USAGE)
     try:
-        return Store(path or default_store_path())
+        return Store(where)
     except StoreError as exc:
         raise BenchError(str(exc), EXIT_FAILURE) from exc

@@ -10,7 +10,6 @@ place, so a failed export leaves nothing half-written.
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import click
 import orjson
+from policybench.service.atomic import atomic_path
 from policybench.service.errors import StoreError
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store
@@ -135,9 +135,8 @@ def _write_parquet(run_id: str, records: Iterator[dict[str, Any]], tmp: Path) ->
 
 
 def export_command(run: str, fmt: str, output: str, store_path: str | None) -> int:
-    store = open_store(store_path)
+    store = open_store(store_path, must_exist=True)
     target = Path(output)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         try:
             row = store.get_run(run)
@@ -145,17 +144,16 @@ def export_command(run: str, fmt: str, output: str, store_path: str | None) -> i
             raise BenchError(str(exc), EXIT_USAGE) from exc
         records = store.iter_records(row.run_id)
         try:
-            if fmt == "jsonl":
-                n = _write_jsonl(records, tmp)
-            elif fmt == "csv":
-                n = _write_csv(row.run_id, records, tmp)
-            else:
-                n = _write_parquet(row.run_id, records, tmp)
-            os.replace(tmp, target)
+            with atomic_path(target) as tmp:
+                if fmt == "jsonl":
+                    n = _write_jsonl(records, tmp)
+                elif fmt == "csv":
+                    n = _write_csv(row.run_id, records, tmp)
+                else:
+                    n = _write_parquet(row.run_id, records, tmp)
         except OSError as exc:
-            raise BenchError(f"{target}: {exc}", EXIT_FAILURE) from exc
+            raise BenchError(f"{target}: {exc.strerror or exc}", EXIT_FAILURE) from exc
     finally:
-        tmp.unlink(missing_ok=True)
         store.close()
     import click
 

@@ -7,12 +7,12 @@ PNG files beside it (``OUT-STEM-<chart>.png``); the HTML page embeds them as wel
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from policybench.service.atomic import atomic_path
 from policybench.service.errors import InputError, StoreError
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store
@@ -20,12 +20,8 @@ from .options import metric_option, option, store_option
 
 
 def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _chart_files(out: Path, charts: dict[str, bytes]) -> dict[str, str]:

@@ -20,7 +20,7 @@ import orjson
 from policybench.service.config import RunConfig, build_run_config
 from policybench.service.errors import InputError, PolicybenchError, RunError, StoreError
 from policybench.service.option_meta import operational_fields
-from policybench.service.runner import Prepared, Run, RunResult, prepare
+from policybench.service.runner import Prepared, Run, RunResult, check_resumable, prepare
 
 from .common import (
     EXIT_FAILURE,
@@ -68,6 +68,13 @@ def _sim_settings(opts: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def _resumable_names() -> str:
+    names = {"base_url": "base-url", "endpoints": "base-url"}
+    return ", ".join(
+        sorted({"--" + names.get(k, k.replace("_", "-")) for k in _RESUMABLE_OVERRIDES})
+    )
+
+
 def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
     if not opts["resume"] and not opts["dataset"]:
         raise BenchError("--dataset: required (unless --resume RUN)", EXIT_USAGE)
@@ -81,6 +88,21 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         stored = dict(row.config)
         ctx = click.get_current_context()
+        fixed = [
+            key
+            for key in RunConfig.model_fields
+            if key not in _RESUMABLE_OVERRIDES
+            and key in ctx.params
+            and given_on_command_line(ctx, key)
+            and values.get(key) != stored.get(key)
+        ]
+        if fixed or given_on_command_line(ctx, "sim"):
+            names = ", ".join(f"--{k.replace('_', '-')}" for k in fixed or ["sim"])
+            raise BenchError(
+                f"--resume: {names} cannot change on a resumed run (it keeps what it "
+                f"measures); resumable: {_resumable_names()}. Start a new run instead.",
+                EXIT_USAGE,
+            )
         for key in _RESUMABLE_OVERRIDES:
             param = "base_urls" if key in ("base_url", "endpoints") else key
             if given_on_command_line(ctx, param):
@@ -94,13 +116,19 @@ def _build_config(opts: dict[str, Any], store: Any) -> RunConfig:
 
 def run_command(opts: dict[str, Any]) -> int:
     console = stderr_console()
-    store = open_store(opts["store"])
+    # Nothing is created on disk before the input is valid: a new run's config and dataset
+    # are checked first; a resume needs the store, which must then already exist.
+    store = open_store(opts["store"], must_exist=True) if opts["resume"] else None
     try:
         try:
             config = _build_config(opts, store)
             prepared = prepare(config)
+            if store is not None:
+                check_resumable(store.get_run(opts["resume"]), prepared)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
+        if store is None:
+            store = open_store(opts["store"])
         api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
         with _metrics(opts, console) as metrics_observer:
             try:
@@ -119,7 +147,8 @@ def run_command(opts: dict[str, Any]) -> int:
                 result.status, EXIT_FAILURE
             )
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 @contextlib.contextmanager
@@ -253,14 +282,14 @@ async def _run_async(
 )
 @option(
     "--sim-seed",
-    type=int,
+    type=click.IntRange(0, 2**32 - 1),
     default=0,
     show_default=True,
     help="Simulated server: seed of its errors.",
 )
 @option(
     "--sim-time-scale",
-    type=float,
+    type=click.FloatRange(0, 1000),
     default=0.5,
     show_default=True,
     help="Simulated server: multiply every model latency (1 = the profile's real speed, "
@@ -268,7 +297,7 @@ async def _run_async(
 )
 @option(
     "--sim-max-num-seqs",
-    type=int,
+    type=click.IntRange(1, 65536),
     default=None,
     help="Simulated server: requests served at once (default: the profile's).",
 )

@@ -143,7 +143,12 @@ class BatchingClient:
             try:
                 completions = await self._request(mode, batch.key, items)
             except HTTPStatusError as exc:
-                if self.mode_used is None and exc.status in (404, 405):
+                # a batch sent before an earlier one found the route missing falls back too
+                if (
+                    mode == "chat-batch"
+                    and self.mode_used != "chat-batch"
+                    and exc.status in (404, 405)
+                ):
                     self.mode_used = mode = "completions"
                     completions = await self._request(mode, batch.key, items)
                 else:

@@ -207,6 +207,13 @@ def _check_header(obj: dict[str, Any], path: Path, lineno: int) -> dict[str, Any
 def resolve(name_or_path: str | Path) -> Path:
     """A dataset path: an existing file, or the name of a shipped set (``balanced``)."""
     path = Path(name_or_path)
+    try:
+        return _resolve(name_or_path, path)
+    except OSError as exc:  # a name too long for the file system, a path through a file
+        raise DatasetError(path, None, None, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _resolve(name_or_path: str | Path, path: Path) -> Path:
     if path.is_file():
         return path
     if isinstance(name_or_path, str) and "/" not in name_or_path:

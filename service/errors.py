@@ -9,7 +9,8 @@ sample; :class:`RunError` aborts a run that is already under way (exit code 1).
     ├── InputError                 bad input, found before any request (exit 2)
     │   ├── DatasetError           file:line: field: problem
     │   ├── PolicyError            a policy set that cannot be used
-    │   └── ConfigError            a bad option or config value
+    │   ├── ConfigError            a bad option or config value
+    │   └── ResumeMismatch         --resume on other samples or policy texts
     ├── RequestError               one failed request (status, headers, retryable)
     │   ├── HTTPStatusError        the server answered with a non-2xx status
     │   ├── TransportError         connection refused / reset / dropped mid-body
@@ -66,6 +67,10 @@ class ConfigError(InputError):
         self.source = source
         prefix = f"{source}: " if source else ""
         super().__init__(f"{prefix}{field}: {problem}")
+
+
+class ResumeMismatch(InputError):
+    """A resumed run's dataset or policy texts are not the ones it started with."""
 
 
 class ErrorKind(StrEnum):

@@ -122,6 +122,8 @@ def load_matrix(path: str | Path, *, force_sim: bool = False) -> MatrixSpec:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError("file", f"cannot read: {exc.strerror or exc}", source) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("file", f"not UTF-8 text (byte {exc.start})", source) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("toml", str(exc), source) from exc
     return matrix_from_raw(raw, path, force_sim=force_sim)

@@ -11,14 +11,13 @@ missing line or an error line becomes an error record, never a lost sample.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from .atomic import atomic_path
 from .client import Completion, decode_completion, request_fields
 from .client_types import NativeRequest
 from .datasets import iter_samples
@@ -54,23 +53,16 @@ def _requests(prepared: Prepared) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def export_batch(prepared: Prepared, out: Path) -> int:
     """Write the batch input file atomically; returns the number of requests."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     n = 0
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for custom_id, body in _requests(prepared):
-                f.write(
-                    orjson.dumps(
-                        {"custom_id": custom_id, "method": "POST", "url": BATCH_URL, "body": body}
-                    )
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        for custom_id, body in _requests(prepared):
+            f.write(
+                orjson.dumps(
+                    {"custom_id": custom_id, "method": "POST", "url": BATCH_URL, "body": body}
                 )
-                f.write(b"\n")
-                n += 1
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            )
+            f.write(b"\n")
+            n += 1
     return n
 
 

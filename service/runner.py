@@ -29,7 +29,7 @@ from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .endpoints import ChatLike
-from .errors import ConfigError, ErrorBudgetExceeded, ErrorKind, RequestError, StoreError
+from .errors import ConfigError, ErrorBudgetExceeded, ErrorKind, RequestError, ResumeMismatch
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
 from .parsers import parse
@@ -40,7 +40,7 @@ from .retry import RetryPolicy
 from .run_scores import part_score, score_settings, verdict_finish
 from .scores import sample_score
 from .scoring import Gold, Scorer
-from .store import Store
+from .store import RunRow, Store
 from .strategies import RequestSpec, Strategy, judge
 from .strategies import from_config as strategy_from_config
 from .summary import RunSummary
@@ -75,6 +75,22 @@ def prepare(config: RunConfig) -> Prepared:
     strategy = strategy_from_config(config, policies)
     template = load_chat_template(config.chat_template) if config.batch_size > 1 else None
     return Prepared(config, path, info, policies, strategy, template)
+
+
+def check_resumable(row: RunRow, prepared: Prepared) -> None:
+    """Raise :class:`ResumeMismatch` unless ``prepared`` has the samples and policy texts
+    the stored run started with (front ends call it before anything runs)."""
+    if row.dataset_fingerprint != prepared.dataset.fingerprint:
+        raise ResumeMismatch(
+            f"run {row.run_id} was on dataset {row.dataset_fingerprint}, "
+            f"{prepared.dataset_path} is now {prepared.dataset.fingerprint}: not the same "
+            "samples (the file changed since the run started)"
+        )
+    if row.policy_hash != prepared.policies.digest:
+        raise ResumeMismatch(
+            f"run {row.run_id} used other policy texts ({row.policy_hash}, now "
+            f"{prepared.policies.digest})"
+        )
 
 
 @dataclass(slots=True)
@@ -220,13 +236,7 @@ class Run:
         if self._resume:
             row = self.store.get_run(self._resume)
             self.run_id = row.run_id
-            if row.dataset_fingerprint != p.dataset.fingerprint:
-                raise StoreError(
-                    f"run {row.run_id} was on dataset {row.dataset_fingerprint}, "
-                    f"{p.dataset_path} is {p.dataset.fingerprint}: not the same samples"
-                )
-            if row.policy_hash != p.policies.digest:
-                raise StoreError(f"run {row.run_id} used other policy texts ({row.policy_hash})")
+            check_resumable(row, p)
             done = set()  # one pass over the stored records: their ids and their scores
             for record in self.store.iter_records(row.run_id):
                 done.add(record["sample_id"])

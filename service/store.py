@@ -8,6 +8,7 @@ the samples that have no record.  Reports re-render stored records; they never r
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -145,6 +146,21 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the run store: {exc}") from exc
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT; on any failure ROLLBACK (if SQLite has not already rolled
+        back, as it does on a full disk) and a :class:`StoreError` saying what SQLite said."""
+        try:
+            self._db.execute("BEGIN")
+            yield
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"{self.path}: cannot write the run store: {exc}") from exc
+            raise
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -260,30 +276,21 @@ class Store:
         """
         if not records:
             return
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO records(run_id, sample_id, seq, outcome, record)"
-                    " VALUES (?,?,?,?,?)",
-                    [
-                        (run_id, sid, seq, outcome, rec.decode())
-                        for sid, seq, outcome, rec in records
-                    ],
+        with self._lock, self._transaction():  # records and dispatch time together
+            self._db.executemany(
+                "INSERT OR IGNORE INTO records(run_id, sample_id, seq, outcome, record)"
+                " VALUES (?,?,?,?,?)",
+                [(run_id, sid, seq, outcome, rec.decode()) for sid, seq, outcome, rec in records],
+            )
+            if dispatch_seconds is None:
+                self._db.execute(
+                    "UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id)
                 )
-                if dispatch_seconds is None:
-                    self._db.execute(
-                        "UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id)
-                    )
-                else:
-                    self._db.execute(
-                        "UPDATE runs SET updated_at=?, dispatch_seconds=? WHERE run_id=?",
-                        (time.time(), dispatch_seconds, run_id),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            else:
+                self._db.execute(
+                    "UPDATE runs SET updated_at=?, dispatch_seconds=? WHERE run_id=?",
+                    (time.time(), dispatch_seconds, run_id),
+                )
 
     def recorded_ids(self, run_id: str) -> set[str]:
         with self._lock:
@@ -372,18 +379,12 @@ class Store:
         """``(sample_id, seq, outcome, record_json)`` rows of a rescore, in one transaction."""
         if not records:
             return
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO rescore_records(rescore_id, sample_id, seq, outcome,"
-                    " record) VALUES (?,?,?,?,?)",
-                    [(rescore_id, sid, seq, out, rec.decode()) for sid, seq, out, rec in records],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rescore_records(rescore_id, sample_id, seq, outcome,"
+                " record) VALUES (?,?,?,?,?)",
+                [(rescore_id, sid, seq, out, rec.decode()) for sid, seq, out, rec in records],
+            )
 
     def finish_rescore(
         self,

@@ -26,6 +26,7 @@ from typing import IO, Any
 import orjson
 
 from .. import __version__
+from ..atomic import atomic_path
 from ..datasets import FORMAT_VERSION, HEADER_KEY, Sample, label_set_name, sample_record
 from ..errors import DatasetError
 from .base import Context, Dropped, Importer, ImportOptions, Row
@@ -210,26 +211,20 @@ def _file_digest(path: Path) -> str:
 @contextlib.contextmanager
 def _atomic_output(out: Path) -> Iterator[IO[bytes]]:
     """A file that appears at ``out`` complete, or not at all."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    raw = open(tmp, "wb")  # noqa: SIM115 - closed below, on every path
-    handle: IO[bytes] = (
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
-        if out.name.endswith(".gz")
-        else raw
-    )
-    try:
-        yield handle
-        if handle is not raw:
-            handle.close()
-        raw.flush()
-        os.fsync(raw.fileno())
-        raw.close()
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            handle.close()
+    with atomic_path(out) as tmp:
+        raw = open(tmp, "wb")  # noqa: SIM115 - closed below, on every path
+        handle: IO[bytes] = (
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
+            if out.name.endswith(".gz")
+            else raw
+        )
+        try:
+            yield handle
+            if handle is not raw:
+                handle.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        finally:
+            with contextlib.suppress(Exception):
+                handle.close()
             raw.close()
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
