@@ -65,6 +65,8 @@ def render_comparison(cmp: Comparison, console: Console) -> None:
     console.print(cats)
     console.print(cmp.sentence())
     console.print(cmp.f1_sentence())
+    if cmp.scores is not None:
+        console.print(cmp.scores["sentence"])
 
 
 def compare_command(

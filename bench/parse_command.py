@@ -17,18 +17,19 @@ from typing import IO, Any
 import click
 import orjson
 from policybench.service.parsers import FORMATS, ParseContext, Verdict, parse
+from policybench.service.tasks import Task
 
 from .common import EXIT_OK, EXIT_USAGE, BenchError
 from .options import option
 
 
-def _context(categories: str, target: str | None) -> ParseContext:
+def _context(categories: str, target: str | None, task: str = "prompt") -> ParseContext:
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
     if not cats:
         raise BenchError("--categories: no category given", EXIT_USAGE)
     if target is not None and target not in cats:
         raise BenchError(f"--target: {target!r} is not one of --categories", EXIT_USAGE)
-    return ParseContext(categories=cats, target=target)
+    return ParseContext(categories=cats, target=target, task=Task(task))
 
 
 def read_answers(stream: IO[bytes], field: str) -> list[tuple[Any, str | None, str | None]]:
@@ -66,7 +67,7 @@ def parse_command(opts: dict[str, Any]) -> int:
         raise BenchError(
             f"--format: unknown format {fmt!r} (known: {', '.join(FORMATS)})", EXIT_USAGE
         )
-    ctx = _context(opts["categories"], opts["target"])
+    ctx = _context(opts["categories"], opts["target"], opts.get("task") or "prompt")
     answers = read_answers(sys.stdin.buffer, opts["field"])
     counts: Counter[str] = Counter()
     out = sys.stdout.buffer
@@ -119,6 +120,14 @@ class _ParseCommand(click.Command):
     default=None,
     metavar="CATEGORY",
     help="Answers are to a one-policy prompt about this category (as in gauntlet).",
+)
+@option(
+    "--task",
+    type=click.Choice(["prompt", "response", "refusal"]),
+    default="prompt",
+    show_default=True,
+    help="What the answers judge: which line of a multi-part answer is read (GuardReasoner's "
+    "Request/Response/Completion, WildGuard's three lines, Qwen3Guard's Refusal).",
 )
 def parse_cmd(**opts: Any) -> None:
     """Parse raw model answers: JSON lines on stdin, one JSON verdict per line on stdout.

@@ -1,4 +1,4 @@
-"""``bench perf client|saturation|memory``: benchmarks of policybench itself, figures side by side."""
+"""``bench perf client|saturation|scores|memory|parse``: benchmarks of policybench itself, figures side by side."""
 
 from __future__ import annotations
 
@@ -69,6 +69,25 @@ def perf_saturation_cmd(
     )
 
 
+@perf_group.command("scores")
+@option(
+    "--samples", type=int, default=200, show_default=True, help="Samples per run (x6 requests)."
+)
+@option("--concurrency", type=int, default=64, show_default=True, help="Requests in flight.")
+@option("--rounds", type=int, default=3, show_default=True, help="Alternating rounds (medians).")
+@option("--time-scale", type=float, default=0.05, show_default=True, help="Simulator time scale.")
+@json_option
+def perf_scores_cmd(
+    samples: int, concurrency: int, rounds: int, time_scale: float, as_json: bool
+) -> None:
+    """Throughput of a verdict-first format read from the first token's logprobs
+    (max_tokens 1) against the same format generated in full, side by side."""
+    from .perf.report import print_figures
+    from .perf.scores import run_scores_bench
+
+    print_figures("scores", run_scores_bench(samples, concurrency, rounds, time_scale), as_json)
+
+
 @perf_group.command("memory")
 @option("--small", type=int, default=10_000, show_default=True, help="Samples in the small run.")
 @option("--large", type=int, default=1_000_000, show_default=True, help="Samples in the large run.")
@@ -80,3 +99,14 @@ def perf_memory_cmd(small: int, large: int, concurrency: int, as_json: bool) -> 
     from .perf.report import print_figures
 
     print_figures("memory", run_memory_bench(small, large, concurrency), as_json)
+
+
+@perf_group.command("parse")
+@option("--repeat", type=int, default=5, show_default=True, help="Parses per answer (median).")
+@json_option
+def perf_parse_cmd(repeat: int, as_json: bool) -> None:
+    """Each output format's worst parse time on 1 MB adversarial answers (target: 5 ms)."""
+    from .perf.parse import run_parse_bench
+    from .perf.report import print_figures
+
+    print_figures("parse", run_parse_bench(repeat), as_json)

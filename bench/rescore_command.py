@@ -49,6 +49,11 @@ def as_json(result: RescoreResult) -> dict[str, Any]:
         "run_id": result.run_id,
         "output_format": result.output_format,
         "failure_rule": str(result.failures),
+        "threshold": (
+            result.summary.scores.operating_point.threshold
+            if result.summary.scores is not None and result.summary.scores.operating_point
+            else None
+        ),
         "samples": result.samples,
         "changed": result.changed,
         "same_summary": result.same_summary,
@@ -73,6 +78,16 @@ def _describe(result: RescoreResult) -> str:
         old, new = _value(result.previous, key), _value(result.summary, key)
         pct = isinstance(old, float) or isinstance(new, float)
         lines.append(f"  {key}: {_show(old, pct)} -> {_show(new, pct)}")
+    before = result.previous.scores if result.previous is not None else None
+    old_op = before.operating_point if before is not None else None
+    new_op = result.summary.scores.operating_point if result.summary.scores is not None else None
+    if new_op:
+        was = f"{old_op.threshold:g}" if old_op else "n/a"
+        lines.append(
+            f"  operating point: threshold {was} -> {new_op.threshold:g}, "
+            f"precision {_show(new_op.precision, True)}, recall {_show(new_op.recall, True)}, "
+            f"FPR {_show(new_op.false_positive_rate, True)}"
+        )
     if result.same_summary:
         lines.append("  summary identical to the run's own")
     return "\n".join(lines)
@@ -84,12 +99,13 @@ def rescore_command(
     store: str | None,
     json_out: bool,
     failures: str | None = None,
+    threshold: float | None = None,
 ) -> int:
     db = open_store(store)
     try:
         try:
             rule = None if failures is None else FailureRule(failures)
-            result = rescore(db, run, output_format, rule)
+            result = rescore(db, run, output_format, rule, threshold)
         except InputError as exc:
             raise BenchError(str(exc), EXIT_USAGE) from exc
         except StoreError as exc:
@@ -120,10 +136,22 @@ def rescore_command(
     help="Re-parse in this format instead of the run's (see `bench parse --help`).",
 )
 @failures_option(None)
+@option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Move the scores' operating point (a score at or above it is unsafe); "
+    "the stored scores are reused, no request is sent.",
+)
 @store_option
 @json_option
 def rescore_cmd(
-    run: str, output_format: str | None, failures: str | None, store: str | None, as_json: bool
+    run: str,
+    output_format: str | None,
+    failures: str | None,
+    threshold: float | None,
+    store: str | None,
+    as_json: bool,
 ) -> None:
     """Re-parse a stored run's raw answers with today's parsers; no request is sent.
 
@@ -131,4 +159,4 @@ def rescore_cmd(
     were) and the summary is printed, with what changed.
     """
 
-    sys.exit(rescore_command(run, output_format, store, as_json, failures))
+    sys.exit(rescore_command(run, output_format, store, as_json, failures, threshold))

@@ -56,6 +56,13 @@ def _usage(message: str) -> click.ClickException:
     default=None,
     help="Also compute F1 by a published scorer's convention.",
 )
+@option(
+    "--failures",
+    type=click.Choice(["wrong", "flip", "exclude"]),
+    default="wrong",
+    show_default=True,
+    help="How unparsed answers enter binary precision/recall/F1 (as `bench run`).",
+)
 @option("--limit", type=int, default=None, help="Only the first N samples.")
 @store_option
 @json_option
@@ -78,6 +85,7 @@ def score_outputs_cmd(file: str, as_json: bool, **opts: Any) -> None:
             "concurrency": 1,
             "max_attempts": 1,
             "limit": opts["limit"],
+            "failures": opts["failures"],
             "backend": "scored-outputs",
         }
         task = task or Task.PROMPT

@@ -108,10 +108,17 @@ class BatchingClient:
         while not closing or open_batches:
             flush_all = False
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                entry = await asyncio.wait_for(self._queue.get(), timeout)
-            except TimeoutError:
-                entry, flush_all = None, True
+            expired = False
+            if not self._queue.empty():
+                # calls already queued join first: after a stall past the deadline,
+                # wait_for(get(), 0) would time out on each of them, one batch apiece
+                entry = self._queue.get_nowait()
+                expired = timeout == 0.0 and self._queue.empty()
+            else:
+                try:
+                    entry = await asyncio.wait_for(self._queue.get(), timeout)
+                except TimeoutError:
+                    entry, flush_all = None, True
             if entry is None:
                 closing = closing or not flush_all
                 flush_all = True
@@ -128,7 +135,7 @@ class BatchingClient:
                     self._tg.create_task(self._send(batch))
                     if not open_batches:
                         deadline = None
-            if flush_all:
+            if flush_all or (expired and deadline is not None):
                 for batch in open_batches.values():
                     self._tg.create_task(self._send(batch))
                 open_batches.clear()

@@ -22,6 +22,7 @@ from .binary import Cell, FailureRule, PairedF1, cell_of, paired_f1_bootstrap
 from .errors import PolicybenchError
 from .records import gold_of, replay
 from .runsummary import failure_rule_of, run_categories
+from .score_compare import paired_score_test
 from .scoring import CORRECT, ERROR, PARSE_FAILURE, UNSCORED, Scorer
 from .stats import mcnemar_exact, wilson
 from .store import RunRow, Store
@@ -50,6 +51,8 @@ class Comparison:
     per_category: dict[str, dict[str, Any]]
     binary_f1: PairedF1
     failure_rules: tuple[FailureRule, FailureRule]
+    #: AUPRC / ROC-AUC with a paired bootstrap, when both runs have scores (score_compare.py)
+    scores: dict[str, Any] | None = None
 
     @property
     def significant(self) -> bool:
@@ -138,6 +141,7 @@ class Comparison:
             "per_category": self.per_category,
             "sentence": self.sentence(),
             "binary_f1": f1,
+            "scores": self.scores,
         }
 
 
@@ -227,4 +231,5 @@ def compare_runs(
         per_category=per_cat,
         binary_f1=paired_f1_bootstrap(table, seed=seed),
         failure_rules=(rule_a, rule_b),
+        scores=paired_score_test(recs_a, recs_b),
     )

@@ -44,17 +44,24 @@ def _fill(template: str, **values: str) -> str:
 @dataclass(frozen=True, slots=True)
 class PromptOptions:
     chain_of_thought: bool = False
+    #: Ask for a verbalised ``confidence`` in a JSON answer (``--scores confidence``).
+    confidence: bool = False
 
 
 def _reasoning(options: PromptOptions) -> str:
     return _template("cot") if options.chain_of_thought else ""
 
 
+def _confidence(options: PromptOptions, fmt: str) -> str:
+    return _template("confidence") if options.confidence and fmt == "json" else ""
+
+
 def single_policy_prompt(
     policy: Policy, options: PromptOptions = PromptOptions(), fmt: str = "json"
 ) -> str:
     """System prompt asking about one policy (a ``gauntlet`` request), answered in ``fmt``."""
-    template = _template("single").replace("{{output_format}}", _output_section("single", fmt))
+    section = _output_section("single", fmt) + _confidence(options, fmt)
+    template = _template("single").replace("{{output_format}}", section)
     return _fill(
         template,
         title=policy.title,
@@ -72,7 +79,8 @@ def multi_policy_prompt(
         _fill(_template("policy_block"), title=p.title, category=p.category, policy=p.body)
         for p in policies.policies
     )
-    template = _template("multi").replace("{{output_format}}", _output_section("multi", fmt))
+    section = _output_section("multi", fmt) + _confidence(options, fmt)
+    template = _template("multi").replace("{{output_format}}", section)
     return _fill(
         template,
         policies=blocks,

@@ -27,7 +27,9 @@ from .errors import StoreError, parse_error_label
 from .parsers import Verdict, parse
 from .policies import load_policy_set
 from .records import RequestOutcome, gold_of, members_of
+from .run_scores import verdict_finish
 from .runner import git_revision
+from .scores import sample_score
 from .scoring import Scorer
 from .store import Store
 from .strategies import RequestSpec, from_config, judge
@@ -70,7 +72,7 @@ def _config(
     return config
 
 
-def _part(stored: dict[str, Any], spec: RequestSpec) -> RequestOutcome:
+def _part(stored: dict[str, Any], spec: RequestSpec, config: RunConfig) -> RequestOutcome:
     label = stored.get("error_kind")
     kind, status = parse_error_label(label) if label else (None, None)
     part = RequestOutcome(
@@ -80,12 +82,20 @@ def _part(stored: dict[str, Any], spec: RequestSpec) -> RequestOutcome:
         error_status=stored.get("error_status", status),
     )
     if part.error is None:
-        part.verdict = parse(stored.get("content"), spec.fmt, spec.ctx, stored.get("finish_reason"))
+        finish = verdict_finish(config, spec, stored.get("finish_reason"))
+        part.verdict = parse(stored.get("content"), spec.fmt, spec.ctx, finish)
+        # logprobs are not stored: a part keeps its score while it still has a verdict
+        if part.verdict.ok:
+            part.score = stored.get("score")
     return part
 
 
 def _record(
-    record: dict[str, Any], verdict: Verdict, outcome: str, parts: list[RequestOutcome]
+    record: dict[str, Any],
+    verdict: Verdict,
+    outcome: str,
+    parts: list[RequestOutcome],
+    score: float | None,
 ) -> bytes:
     return orjson.dumps(
         {
@@ -93,6 +103,7 @@ def _record(
             "predicted": None if verdict.categories is None else sorted(verdict.categories),
             "outcome": outcome,
             "reason": verdict.reason,
+            "score": score,
             "parts": [
                 {
                     "key": p.key,
@@ -113,8 +124,12 @@ def rescore(
     run_id: str,
     output_format: str | None = None,
     failures: FailureRule | None = None,
+    threshold: float | None = None,
 ) -> RescoreResult:
     """Re-parse run ``run_id``; store and return the new verdicts' summary.
+
+    ``threshold`` moves the scores' operating point (``--threshold``); the stored scores
+    are reused as they are (a part that no longer parses loses its score).
 
     ``failures`` scores binary P/R/F1 under another failure rule (default: the run's own).
 
@@ -123,11 +138,15 @@ def rescore(
     """
     row = store.get_run(run_id)
     config = _config(row.config, output_format, row.run_id, failures)
+    if threshold is not None:
+        config = config.model_copy(update={"threshold": threshold})
     policies = load_policy_set(config.policies)
     strategy = from_config(config, policies)
     specs = {spec.key: spec for spec in strategy.plan()}
     keys = list(specs)
     scorer = Scorer(policies.categories, config.failures, slice_by=config.by)
+    scorer.scores.threshold = config.threshold
+    scorer.scores.enabled = config.scores != "none"
     rescore_id = f"{row.run_id}.rescore-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     batch: list[tuple[str, int, str, bytes]] = []
     samples = changed = 0
@@ -139,9 +158,15 @@ def rescore(
                 f"run {row.run_id}: sample {record['sample_id']} has parts {stored_keys}, "
                 f"but its config plans {keys}: the policy set or strategy changed"
             )
-        parts = [_part(p, specs[p["key"]]) for p in stored_parts]
+        parts = [_part(p, specs[p["key"]], config) for p in stored_parts]
         gold = gold_of(record)
         verdict, outcome = judge(strategy, parts, gold)
+        score = (
+            None
+            if config.scores == "none" or outcome == "error"
+            else sample_score(config.strategy, [p.score for p in parts])
+        )
+        scorer.add_score(gold, score)
         predicted = None if verdict.categories is None else sorted(verdict.categories)
         samples += 1
         changed += predicted != record.get("predicted") or outcome != record["outcome"]
@@ -157,7 +182,12 @@ def rescore(
             record.get("meta"),
         )
         batch.append(
-            (record["sample_id"], record["seq"], outcome, _record(record, verdict, outcome, parts))
+            (
+                record["sample_id"],
+                record["seq"],
+                outcome,
+                _record(record, verdict, outcome, parts, score),
+            )
         )
         if len(batch) >= BATCH:
             store.insert_rescore_records(rescore_id, batch)

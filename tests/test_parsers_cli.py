@@ -52,3 +52,17 @@ def test_unknown_format_exits_2_and_help_lists_formats() -> None:
     help_text = CliRunner().invoke(cli, ["parse", "--help"]).stdout
     for fmt in ("llama_guard4", "wildguard", "guardreasoner", "qwen3guard", "valid_invalid"):
         assert fmt in help_text
+
+
+def test_parse_task_picks_the_line_of_a_multi_part_answer() -> None:
+    answer = orjson.dumps(
+        {"content": "Answers: \nRequest: harmful\nCompletion: refusal\nResponse: unharmful"}
+    ).decode()
+    verdicts = {}
+    for task in ("prompt", "response", "refusal"):
+        code, out, _ = _run(["--format", "guardreasoner", "--task", task], answer + "\n")
+        assert code == 0
+        verdicts[task] = out[0]["categories"]
+    assert verdicts == {"prompt": ["unmapped"], "response": [], "refusal": ["unmapped"]}
+    code, _, _ = _run(["--format", "guardreasoner", "--task", "nonsense"], answer + "\n")
+    assert code == 2

@@ -88,7 +88,9 @@ GUARDREASONER_FAILURES = [
         Task.RESPONSE,
         "Response",
     ),
-    ("Answers: \nRequest: harmful and unharmful and request: unharmful", Task.PROMPT, "ambiguous"),
+    ("Answers: \nRequest: harmful and unharmful and request: unharmful", Task.PROMPT, "Request"),
+    ("Answers: \nRequest: harmful\nRequest: unharmful", Task.PROMPT, "ambiguous"),
+    ("Answers: \ne.g. Request: unharmful", Task.PROMPT, "Request"),
     ("Answers: \nRequest: harmful\nCompletion: non-refusal", Task.REFUSAL, "non-refusal"),
 ]
 

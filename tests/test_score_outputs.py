@@ -97,6 +97,9 @@ def test_prompt_answers_read_the_request_line_and_convention_counts(tmp_path: Pa
     # 3 harmful read from `Request:`, 1 safe right, 2 without a verdict (cut off; None)
     assert nonzero(summary["outcomes"]) == {"correct": 4, "parse_failure": 2}
     assert summary["binary_accuracy"]["value"] == pytest.approx(4 / 6)
+    # policybench's own rule counts both failures against the model: TP 3, FP 1, FN 1
+    assert summary["failure_rule"] == "wrong"
+    assert summary["binary_f1"]["value"] == pytest.approx(6 / 8)
     conv = summary["convention"]
     # GuardReasoner drops the harmful one without a verdict and counts the unharmful one
     # twice as a false positive: TP 3, FP 2, FN 0
@@ -106,6 +109,19 @@ def test_prompt_answers_read_the_request_line_and_convention_counts(tmp_path: Pa
         row = s.get_run(summary["run_id"])
         assert row.backend == "scored-outputs" and row.model == "GuardReasoner-8B"
         assert s.count_records(row.run_id) == 6
+    code, excluded, err = score(
+        str(outputs),
+        "--dataset",
+        str(dataset),
+        "--format",
+        "guardreasoner",
+        "--store",
+        str(store),
+        "--failures",
+        "exclude",
+    )
+    assert code == 0, err
+    assert excluded["binary_f1"]["value"] == pytest.approx(1.0)  # TP 3, the 2 failures left out
     report = CliRunner().invoke(
         cli, ["report", summary["run_id"], "--store", str(store), "--format", "markdown"]
     )

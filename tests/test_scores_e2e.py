@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -81,3 +82,85 @@ async def test_threshold_moves_the_operating_point(sim: SimFactory, store: Store
     assert b["operating_point"]["tp"] < a["operating_point"]["tp"]
     assert a["auprc"] == b["auprc"]
     assert orjson.dumps(a["best_f1"]) == orjson.dumps(b["best_f1"])
+
+
+def cli_json(store: Store, *args: str) -> dict[str, Any]:
+    from click.testing import CliRunner
+    from policybench.bench.cli import cli
+
+    result = CliRunner().invoke(cli, [*args, "--store", str(store.path), "--json"])
+    assert result.exit_code == 0, result.output
+    return orjson.loads(result.stdout)
+
+
+async def test_rescore_threshold_moves_the_operating_point_without_requests(
+    sim: SimFactory, store: Store
+) -> None:
+    got = await scored_run(sim, store)
+    before = got["summary"]["scores"]
+    out = cli_json(store, "rescore", got["run_id"], "--threshold", "0.9")
+    after = out["summary"]["scores"]
+    assert out["threshold"] == 0.9 and after["operating_point"]["threshold"] == 0.9
+    assert after["auprc"] == before["auprc"] and after["scored"] == before["scored"]
+    # recount the operating point from the stored scores by hand
+    records = list(store.iter_records(got["run_id"]))
+    tp = sum(1 for r in records if r["score"] >= 0.9 and r["gold"]["unsafe"])
+    fp = sum(1 for r in records if r["score"] >= 0.9 and not r["gold"]["unsafe"])
+    assert (after["operating_point"]["tp"], after["operating_point"]["fp"]) == (tp, fp)
+    assert out["summary"]["binary_accuracy"] == got["summary"]["binary_accuracy"]
+
+
+async def test_compare_tests_auprc_with_a_seeded_paired_bootstrap(
+    sim: SimFactory, store: Store
+) -> None:
+    weak = await scored_run(sim, store, sim_kwargs={"logprob_separation": 0.0, "seed": 3})
+    strong = await scored_run(sim, store, sim_kwargs={"logprob_separation": 5.0, "seed": 3})
+    out = cli_json(store, "compare", weak["run_id"], strong["run_id"])
+    s = out["scores"]
+    assert s["pairs"] == 90 and s["seed"] == 0
+    assert s["auprc"]["a"] == weak["summary"]["scores"]["auprc"]
+    assert s["auprc"]["b"] == strong["summary"]["scores"]["auprc"]
+    assert s["auprc"]["delta"] > 0 and s["auprc"]["ci_low"] <= s["auprc"]["delta"]
+    assert 0.0 <= s["auprc"]["p_value"] <= 1.0
+    again = cli_json(store, "compare", weak["run_id"], strong["run_id"])
+    assert again["scores"] == s  # seeded
+    same = cli_json(store, "compare", strong["run_id"], strong["run_id"])
+    assert same["scores"]["auprc"]["delta"] == 0.0
+    assert same["scores"]["auprc"]["significant"] is False
+
+
+async def test_html_report_shows_pr_and_roc_curves(
+    sim: SimFactory, store: Store, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from policybench.bench.cli import cli
+
+    def html(run_id: str) -> str:
+        out = tmp_path / f"{run_id}.html"
+        args = ["report", run_id, "--store", str(store.path), "--format", "html", "-o", str(out)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return out.read_text(encoding="utf-8")
+
+    scored = await scored_run(sim, store)
+    assert 'id="chart-score-curves"' in html(scored["run_id"])
+    plain, _ = await run_against(sim, store, BALANCED, sim_kwargs={"error_rate": 0.0})
+    assert 'id="chart-score-curves"' not in html(plain.run_id)
+
+
+async def test_verbalised_confidence_is_read_as_the_score(sim: SimFactory, store: Store) -> None:
+    result, _ = await run_against(
+        sim,
+        store,
+        BALANCED,
+        model="openai/gpt-oss-safeguard-20b",
+        scores="confidence",
+        sim_kwargs={"error_rate": 0.1},
+    )
+    s = result.summary.to_json()["scores"]
+    assert s["scored"] == 90 and s["auprc"] > 0.8
+    for record in store.iter_records(result.run_id):
+        content = record["parts"][0]["content"]
+        stated = orjson.loads(content[content.index("{") : content.rindex("}") + 1])["confidence"]
+        flagged = bool(record["predicted"])
+        assert record["score"] == pytest.approx(stated if flagged else 1 - stated)

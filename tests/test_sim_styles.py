@@ -32,6 +32,7 @@ CASES = {
     "wildguard": ("gauntlet", "wildguard"),
     "guardreasoner": ("gauntlet", "guardreasoner"),
     "shieldgemma": ("gauntlet", "shieldgemma"),
+    "shieldgemma-explained": ("gauntlet", "shieldgemma"),
     "qwen3guard": ("gauntlet", "qwen3guard"),
 }
 
@@ -56,7 +57,7 @@ async def test_style_is_read_by_policybench_parsers(sim: SimFactory, store: Stor
     assert s.completed == 90
     assert s.parse_failures == 0
     assert s.binary_accuracy.value == 1.0
-    if style not in ("wildguard", "guardreasoner", "shieldgemma", "binary", "violation-safe", "valid-invalid"):  # fmt: skip
+    if style not in ("wildguard", "guardreasoner", "shieldgemma", "shieldgemma-explained", "binary", "violation-safe", "valid-invalid"):  # fmt: skip
         assert s.multi_policy_accuracy.value == 1.0
 
 

@@ -1,5 +1,6 @@
 """Charts as PNG bytes (matplotlib, Agg, no pyplot state): the matrix heatmap, accuracy
-against samples/hour, per-category F1 and the latency distribution."""
+against samples/hour, per-category F1, the latency distribution and, for runs with
+scores, precision-recall and ROC curves."""
 
 from __future__ import annotations
 
@@ -127,6 +128,43 @@ def latency_distribution(data: ReportData) -> bytes:
     return _png(fig)
 
 
+def score_curves(data: ReportData) -> bytes:
+    """Precision-recall and ROC curves of the runs with scores, AUPRC / ROC-AUC in the legend."""
+    fig = _figure(11, 4.5)
+    pr, roc = fig.subplots(1, 2)
+    for run in data.runs:
+        points = data.curves.get(run.row.run_id)
+        if points is None:
+            continue
+        s = run.summary.to_json().get("scores") or {}
+        label = run.label + (" (sim)" if run.simulated else "")
+        auprc, auc = s.get("auprc"), s.get("roc_auc")
+        pr.step(  # the precision of a threshold holds up to its recall: "pre" steps
+            points["recall"],
+            points["precision"],
+            where="pre",
+            label=f"{label}: AUPRC {auprc:.3f}" if auprc is not None else label,
+        )
+        roc.plot(
+            points["fpr"],
+            points["tpr"],
+            label=f"{label}: ROC-AUC {auc:.3f}" if auc is not None else label,
+        )
+    roc.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1)
+    pr.set_xlabel("recall")
+    pr.set_ylabel("precision")
+    pr.set_title("precision-recall (unsafe = positive)")
+    roc.set_xlabel("false-positive rate")
+    roc.set_ylabel("true-positive rate")
+    roc.set_title("ROC")
+    for ax in (pr, roc):
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower left" if ax is pr else "lower right")
+    return _png(fig)
+
+
 def all_charts(data: ReportData) -> dict[str, bytes]:
     """Chart name -> PNG bytes, in display order."""
     out: dict[str, bytes] = {}
@@ -135,4 +173,6 @@ def all_charts(data: ReportData) -> dict[str, bytes]:
     out["accuracy-vs-throughput"] = accuracy_vs_throughput(data)
     out["per-category-f1"] = per_category_f1(data)
     out["latency-distribution"] = latency_distribution(data)
+    if data.curves:
+        out["score-curves"] = score_curves(data)
     return out

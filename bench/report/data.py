@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policybench.service.compare import Comparison, compare_runs
+from policybench.service.curves import curve_points
 from policybench.service.matrix import MatrixSpec, find_run
 from policybench.service.runner import prepare
 from policybench.service.runsummary import StoredRun, summarise
@@ -66,6 +67,8 @@ class ReportData:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     grid: Grid | None = None
     findings: list[Comparison] = field(default_factory=list)
+    #: PR and ROC points of the runs with scores (``--scores``), by run id.
+    curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
@@ -80,6 +83,21 @@ def run_latencies(store: Store, run_id: str) -> list[float]:
             if len(out) >= MAX_LATENCIES:
                 break
     return out
+
+
+def run_curves(store: Store, run_id: str) -> dict[str, list[float]] | None:
+    """PR and ROC points from a run's stored scores (``None`` for a run without any)."""
+    scores: list[float] = []
+    labels: list[bool] = []
+    for record in store.iter_records(run_id):
+        unsafe = (record.get("gold") or {}).get("unsafe")
+        if record.get("score") is not None and unsafe is not None:
+            scores.append(float(record["score"]))
+            labels.append(bool(unsafe))
+    if not scores or all(labels) or not any(labels):
+        return None
+    points: dict[str, list[float]] = curve_points(scores, labels)
+    return points
 
 
 def grid_from_plan(
@@ -147,5 +165,9 @@ def collect(
     data = ReportData(title=title, runs=runs, grid=grid)
     for run in runs:
         data.latencies[run.row.run_id] = run_latencies(store, run.row.run_id)
+        if run.summary.scores is not None and run.summary.scores.scored:
+            points = run_curves(store, run.row.run_id)
+            if points is not None:
+                data.curves[run.row.run_id] = points
     data.findings = findings(store, runs)
     return data

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from .knowledge import Knowledge, Truth
+from .logprobs import confidence, with_confidence
 from .prompt_reading import Question
 from .styles import STYLES, choose_style
 
@@ -103,6 +104,7 @@ def compose(
     reasoning_sigma: float,
     max_tokens: int | None,
     independent: bool = False,
+    separation: float = 2.0,
 ) -> Answer:
     key = ",".join(question.categories)
     name = choose_style(style, model, question)
@@ -115,6 +117,8 @@ def compose(
         violated = decide(question, truth, knowledge, asked, rates.error_rate)
         correct = violated == decide(question, truth, knowledge, asked, 0.0)
         content = STYLES[name](question, violated, knowledge.draw(user, key, "style"))
+        if question.confidence:
+            content = with_confidence(content, confidence(draw, correct, separation))
     n_reason = 0
     if reasoning_median > 0:
         u = min(max(knowledge.draw(user, key, "length"), 1e-6), 1 - 1e-6)

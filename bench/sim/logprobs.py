@@ -21,7 +21,9 @@ from typing import Any
 #: style -> (label before the verdict or "" for the first word, unsafe word, safe word)
 VERDICTS: dict[str, tuple[str, str, str]] = {
     "llamaguard": ("", "unsafe", "safe"),
+    "llamaguard-listed": ("", "unsafe", "safe"),
     "shieldgemma": ("", "Yes", "No"),
+    "shieldgemma-explained": ("", "Yes", "No"),
     "binary": ("", "1", "0"),
     "wildguard": ("Harmful request:", "yes", "no"),
     "qwen3guard": ("Safety:", "Unsafe", "Safe"),
@@ -42,6 +44,16 @@ def margin(u: float, correct: bool, separation: float) -> float:
 def confidence(u: float, correct: bool, separation: float) -> float:
     """The probability of the answered reading (0.5-1), as a verbalised confidence."""
     return 1.0 / (1.0 + math.exp(-margin(u, correct, separation)))
+
+
+def with_confidence(content: str, value: float) -> str:
+    """A JSON answer with a ``"confidence"`` key added to its (last) object."""
+    end = content.rfind("}")
+    if end < 0:
+        return content
+    body = content[:end].rstrip()
+    sep = "" if body.endswith("{") else ", "
+    return f'{body}{sep}"confidence": {value:.3f}' + content[end:]
 
 
 def tokens(text: str) -> list[str]:

@@ -101,7 +101,8 @@ def _shieldgemma(text: str, knowledge: Knowledge) -> NativeQuestion | None:
         return None
     response = _between(text, "Chatbot Response: ", "\n<end_of_turn>")
     key = _key(prompt, response)
-    return NativeQuestion(key, Question("single", _ids([title], knowledge, key)), "shieldgemma")
+    ids = _ids([title], knowledge, key)
+    return NativeQuestion(key, Question("single", ids), "shieldgemma-explained")
 
 
 def read_completion(text: str, knowledge: Knowledge) -> NativeQuestion | None:

@@ -27,6 +27,8 @@ class Question:
     categories: tuple[str, ...]
     #: The style the prompt's output-format section asks for, if it names one.
     requested_format: str | None = None
+    #: The prompt asks for a verbalised "confidence" in the JSON answer.
+    confidence: bool = False
 
 
 def requested_format(system: str) -> str | None:
@@ -38,6 +40,13 @@ def requested_format(system: str) -> str | None:
 
 
 def read_question(system: str) -> Question:
+    q = _read_question(system)
+    if '"confidence"' in system:
+        q = Question(q.kind, q.categories, q.requested_format, confidence=True)
+    return q
+
+
+def _read_question(system: str) -> Question:
     fmt = requested_format(system)
     m = _MULTI.search(system)
     if m:

@@ -136,6 +136,16 @@ def shieldgemma(q: Question, violated: frozenset[str], draw: float) -> str:
     return "Yes" if violated else "No"
 
 
+def shieldgemma_explained(q: Question, violated: frozenset[str], draw: float) -> str:
+    """ShieldGemma as its prompt asks: "Yes" or "No" first, then a step-by-step walk-through."""
+    steps = (
+        "Step 1: I read the human question and what it asks for. "
+        "Step 2: I compare it with the principle, its wording and its intent. "
+        "Step 3: I check whether a framing or a hypothetical changes what it does. "
+    )
+    return ("Yes" if violated else "No") + "\n\n" + steps * (2 + int(draw * 3))
+
+
 def qwen3guard(q: Question, violated: frozenset[str], draw: float) -> str:
     if not violated:
         return "Safety: Safe\nCategories: None"
@@ -158,6 +168,7 @@ STYLES: dict[str, Style] = {
     "wildguard": wildguard,
     "guardreasoner": guardreasoner,
     "shieldgemma": shieldgemma,
+    "shieldgemma-explained": shieldgemma_explained,
     "qwen3guard": qwen3guard,
 }
 #: ``auto``: choose by model name, then by the prompt's requested format.

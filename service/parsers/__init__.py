@@ -14,6 +14,7 @@ reason, never as "safe".
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from . import (
@@ -22,6 +23,7 @@ from . import (
     json_verdict,
     llama_guard,
     llama_guard_policy,
+    policy_report,
     qwen3guard,
     valid_invalid,
     violation_safe,
@@ -29,6 +31,7 @@ from . import (
     yes_no,
 )
 from .base import EMPTY, UNMAPPED, ParseContext, Verdict, precheck
+from .window import HEAD_CHARS, TAIL_CHARS, truncation_note
 
 Parser = Callable[[str, ParseContext], Verdict]
 
@@ -52,6 +55,7 @@ FORMATS: dict[str, Parser] = {
     "granite_guardian": yes_no.parse,
     "qwen3guard": qwen3guard.parse,
     "qwen3guard_loose": qwen3guard.parse_loose,
+    "policy_report": policy_report.parse,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -65,26 +69,31 @@ DESCRIPTIONS: dict[str, str] = {
     "llama_guard3": "Llama Guard 3: safe / unsafe + S1-S14",
     "llama_guard4": "Llama Guard 4: safe / unsafe + S1-S14",
     "llama_guard_policy": "Llama Guard over your policies: S<i> = the i-th policy listed",
-    "wildguard": "WildGuard: Harmful response if present, else Harmful request",
+    "wildguard": "WildGuard: the task's line (Harmful request / Harmful response / Response refusal)",
     "wildguard_request": "WildGuard: the Harmful request line only",
     "wildguard_response": "WildGuard: the Harmful response line only",
-    "guardreasoner": "GuardReasoner: Answers: trailer, Request/Response harmful|unharmful",
+    "guardreasoner": "GuardReasoner: Answers: trailer, the task's Request/Response/Completion line",
     "yes_no": "Yes / No (Yes = violates), <score> tags read first",
     "shieldgemma": "ShieldGemma: same as yes_no",
     "granite_guardian": "Granite Guardian: same as yes_no (<score> yes </score>)",
     "qwen3guard": "Qwen3Guard: Safety: Unsafe|Controversial|Safe + Categories (strict)",
     "qwen3guard_loose": "Qwen3Guard: Controversial counts as safe",
+    "policy_report": "gpt-oss-safeguard report: **Violated Policies:** [a, b] (json falls back to it)",
 }
 
 __all__ = [
     "DESCRIPTIONS",
     "EMPTY",
     "FORMATS",
+    "HEAD_CHARS",
+    "INLINE_CHARS",
+    "TAIL_CHARS",
     "UNMAPPED",
     "ParseContext",
     "Parser",
     "Verdict",
     "parse",
+    "parse_off_loop",
 ]
 
 
@@ -105,16 +114,40 @@ def parse(
         parser = FORMATS[fmt]
     except KeyError:
         return Verdict.fail(f"unknown output format {fmt!r}")
+    # Whitespace around the answer is dropped first (C speed, linear), so that a label
+    # followed by a megabyte of spaces is still that label.
+    original, content = content, content.strip()
+    if not content:
+        return Verdict.fail("empty answer")
     try:
         verdict = parser(content, ctx)
     except Exception as exc:  # a parser bug must not lose a sample
         return Verdict.fail(f"parser error: {type(exc).__name__}: {exc}")
+    if not verdict.ok:
+        note = truncation_note(original)
+        if note is not None:
+            verdict = Verdict.fail(f"{verdict.reason} ({note})")
     if verdict.ok and finish_reason == "length":
         # A verdict read from a truncated answer may be a quoted example, not the answer.
         return Verdict.fail(
             f"cut off by the token limit (partial answer read as {verdict_text(verdict)})"
         )
     return verdict
+
+
+#: Answers longer than this are parsed in a worker thread (:func:`parse_off_loop`).  A
+#: parse reads a bounded window, so even a 1 MB answer costs about a millisecond (``bench
+#: perf parse``); the thread keeps the dispatcher's loop free of even that.
+INLINE_CHARS = 64 * 1024
+
+
+async def parse_off_loop(
+    content: str | None, fmt: str, ctx: ParseContext, finish_reason: str | None = None
+) -> Verdict:
+    """:func:`parse` for code on an event loop: long answers go to a worker thread."""
+    if content is not None and len(content) > INLINE_CHARS:
+        return await asyncio.to_thread(parse, content, fmt, ctx, finish_reason)
+    return parse(content, fmt, ctx, finish_reason)
 
 
 def verdict_text(verdict: Verdict) -> str:

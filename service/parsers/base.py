@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..tasks import Task
-from .window import head
+from .window import TAIL_CHARS, head
 
 EMPTY = frozenset[str]()
 #: The category a guard model's own label maps to when it matches none of the run's
@@ -79,7 +79,8 @@ _REFUSAL = re.compile(
 
 def precheck(content: str | None, finish_reason: str | None) -> Verdict | None:
     """The failures every format shares; ``None`` when the text should be parsed."""
-    if content is None or not content or content.isspace():
+    # A long answer is not scanned whole: a blank tail makes the parser fail instead.
+    if content is None or not content or (len(content) <= TAIL_CHARS and content.isspace()):
         if finish_reason == "length":
             return Verdict.fail("cut off by the token limit before an answer")
         return Verdict.fail("empty answer")
@@ -98,23 +99,22 @@ def flagged(ctx: ParseContext, violated: bool, named: frozenset[str] = EMPTY) ->
     return Verdict(named or frozenset((UNMAPPED,)))
 
 
-_MARKDOWN = re.compile(r"[*`#>]+|_+")
+_MARKUP = re.compile(r"[*`#>]+")
+_UNDERSCORES = re.compile(r"_+")
 
 
 def _unmark(match: re.Match[str]) -> str:
     # Underscores are kept between two letters or digits (``hate_speech``) and dropped at
     # word edges (``__bold__``); deciding on the neighbours keeps the pattern linear.
-    run = match.group()
-    if run[0] != "_":
-        return ""
     text, start, end = match.string, match.start(), match.end()
     inner = start > 0 and text[start - 1].isalnum() and end < len(text) and text[end].isalnum()
-    return run if inner else ""
+    return match.group() if inner else ""
 
 
 def plain(text: str) -> str:
     """``text`` without markdown emphasis, code ticks, headings and quote marks."""
-    return _MARKDOWN.sub(_unmark, text)
+    text = _MARKUP.sub("", text)
+    return _UNDERSCORES.sub(_unmark, text) if "_" in text else text
 
 
 def single(ctx: ParseContext, violated: bool) -> Verdict:

@@ -22,7 +22,7 @@ import re
 
 from ..tasks import Task
 from .base import ParseContext, Verdict, flagged, plain
-from .window import tail
+from .window import lines, tail
 
 #: The key each task reads, and what its values mean (``True`` = the positive class).
 KEY_OF_TASK = {Task.PROMPT: "request", Task.RESPONSE: "response", Task.REFUSAL: "completion"}
@@ -32,7 +32,7 @@ _VALUES: dict[str, dict[str, bool]] = {
     "completion": {"refusal": True, "compliance": False},
 }
 _TRAILER = re.compile(r"answers?\b[ \t]*:?", re.IGNORECASE)
-_PAIR = re.compile(r"\b(request|completion|response)[ \t]*:[ \t]*([A-Za-z-]+)", re.IGNORECASE)
+_PAIR = re.compile(r"(request|completion|response)[ \t]*:[ \t]*([A-Za-z-]+)[ \t.]*", re.IGNORECASE)
 
 
 def answers(content: str) -> dict[str, set[str]] | None:
@@ -41,14 +41,13 @@ def answers(content: str) -> dict[str, set[str]] | None:
     there is neither."""
     block: list[str] | None = None
     run: list[str] = []
-    for line in plain(tail(content)).splitlines():
-        stripped = line.strip()
+    for stripped in lines(plain(tail(content))):
         trailer = _TRAILER.match(stripped)
         if trailer:
             block = [stripped[trailer.end() :]]
         elif block is not None:
             block.append(stripped)
-        if _PAIR.match(stripped):
+        if any(_PAIR.fullmatch(part.strip()) for part in stripped.split(",")):
             run.append(stripped)
         elif stripped:
             run = []
@@ -56,9 +55,14 @@ def answers(content: str) -> dict[str, set[str]] | None:
         if not run:
             return None
         block = run
+    # Each pair is a whole line, or a whole comma-separated part of one: "e.g. Request:
+    # unharmful" or "Request: harmful or unharmful" is not a pair.
     values: dict[str, set[str]] = {}
-    for m in _PAIR.finditer("\n".join(block)):
-        values.setdefault(m.group(1).lower(), set()).add(m.group(2).lower())
+    for row in block:
+        for part in row.split(","):
+            m = _PAIR.fullmatch(part.strip())
+            if m:
+                values.setdefault(m.group(1).lower(), set()).add(m.group(2).lower())
     return values
 
 

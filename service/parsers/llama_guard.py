@@ -21,29 +21,38 @@ from .base import ParseContext, Verdict, flagged, plain
 from .tables import load_table
 from .window import head, lines
 
-_FIRST = re.compile(r"(safe|unsafe)[ \t.:]*((?:[A-Za-z]\d{1,2}[ \t,;.]*)*)", re.IGNORECASE)
-_CODES = re.compile(r"(?:[A-Za-z]\d{1,2}[ \t,;.]*)+")
-_CODE = re.compile(r"[A-Za-z]\d{1,2}")
+_FIRST = re.compile(r"(safe|unsafe)[ \t.:]*((?:[A-Za-z]\d{1,3}[ \t,;.]*)*)", re.IGNORECASE)
+_CODES = re.compile(r"(?:[A-Za-z]\d{1,3}[ \t,;.]*)+")
+_CODE = re.compile(r"[A-Za-z]\d{1,3}")
 _UNSAFE_WORD = re.compile(r"\bunsafe\b", re.IGNORECASE)
+
+
+def read_head(content: str) -> tuple[bool, list[str]] | Verdict:
+    """``(unsafe, codes)`` from the answer's first lines, or the failure saying why not."""
+    rows = lines(plain(head(content)))
+    first = _FIRST.fullmatch(rows[0]) if rows else None
+    if first is None:
+        return Verdict.fail("no verdict: the first line is not safe/unsafe")
+    if first.group(1).lower() == "safe":
+        if first.group(2) or any(_UNSAFE_WORD.search(r) for r in rows[1:]):
+            return Verdict.fail("ambiguous: safe, then unsafe or category codes")
+        return False, []
+    codes = _CODE.findall(first.group(2))
+    if not codes and len(rows) > 1 and _CODES.fullmatch(rows[1]):
+        codes = _CODE.findall(rows[1])
+    return True, list(dict.fromkeys(c.upper() for c in codes))
 
 
 def for_version(table: str) -> Callable[[str, ParseContext], Verdict]:
     """A parser reading codes through ``policies/formats/<table>.toml``."""
 
     def parse(content: str, ctx: ParseContext) -> Verdict:
-        rows = lines(plain(head(content)))
-        first = _FIRST.fullmatch(rows[0]) if rows else None
-        if first is None:
-            return Verdict.fail("no verdict: the first line is not safe/unsafe")
-        if first.group(1).lower() == "safe":
-            if first.group(2) or any(_UNSAFE_WORD.search(r) for r in rows[1:]):
-                return Verdict.fail("ambiguous: safe, then unsafe or category codes")
-            return flagged(ctx, False)
-        codes = _CODE.findall(first.group(2))
-        if not codes and len(rows) > 1 and _CODES.fullmatch(rows[1]):
-            codes = _CODE.findall(rows[1])
-        if ctx.target is not None:
-            return flagged(ctx, True)
+        read = read_head(content)
+        if isinstance(read, Verdict):
+            return read
+        unsafe, codes = read
+        if not unsafe or ctx.target is not None:
+            return flagged(ctx, unsafe)
         codes_table = load_table(table)
         named: set[str] = set()
         for code in codes:

@@ -21,7 +21,6 @@ from .window import lines, tail
 
 # Anchored at a stripped line's start, no nested quantifiers: linear in the line.
 _FIELD = re.compile(r"(safety|categories|refusal)[ \t]*:[ \t]*(.*)", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z]+")
 
 
 def _fields(content: str) -> dict[str, list[str]]:
@@ -35,7 +34,8 @@ def _fields(content: str) -> dict[str, list[str]]:
 
 def _one(values: dict[str, list[str]], key: str) -> str | Verdict:
     """The single word given for ``key``, or the failure saying why there is none."""
-    words = {w.group().lower() for w in map(_WORD.match, values.get(key, ())) if w}
+    words = {v.strip(" \t.\"'").lower() for v in values.get(key, ())}
+    words.discard("")
     if not words:
         return Verdict.fail(f"no verdict: no `{key.capitalize()}:` line")
     if len(words) > 1:

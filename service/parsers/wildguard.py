@@ -23,10 +23,7 @@ REQUEST, REFUSAL, RESPONSE = "harmful request", "response refusal", "harmful res
 #: The line each task reads.
 LINE_OF_TASK = {Task.PROMPT: REQUEST, Task.RESPONSE: RESPONSE, Task.REFUSAL: REFUSAL}
 # Anchored at a stripped line's start, no nested quantifiers: linear in the line.
-_LINE = re.compile(
-    r"(harmful request|response refusal|harmful response)[ \t]*:[ \t]*([A-Za-z/]+)",
-    re.IGNORECASE,
-)
+_LINE = re.compile(r"(harmful request|response refusal|harmful response)[ \t]*:(.*)", re.IGNORECASE)
 _YES, _NO = {"yes", "true"}, {"no", "false"}
 _ABSENT = {"n/a", "na", "none"}
 
@@ -37,7 +34,8 @@ def fields(content: str) -> dict[str, set[str]]:
     for line in lines(plain(tail(content))):
         m = _LINE.match(line)
         if m:
-            values.setdefault(m.group(1).lower(), set()).add(m.group(2).lower())
+            value = m.group(2).strip(" \t.\"'").lower()
+            values.setdefault(m.group(1).lower(), set()).add(value)
     return values
 
 

@@ -12,13 +12,18 @@ answer's length.  A failure on a longer answer says that only part of it was rea
 
 from __future__ import annotations
 
+import re
+
 #: Characters read from the end of an answer: a verdict lives in the last few kilobytes.
-TAIL_CHARS = 8192
+TAIL_CHARS = 4096
 #: Characters read from the start, for formats whose verdict comes first.
 HEAD_CHARS = 1024
 #: A tail is cut at a line start when one lies within this many characters of its start,
 #: so that it never begins inside a JSON string or halfway through a label.
 _ALIGN = TAIL_CHARS // 2
+#: Marks a window that starts mid-line.
+PARTIAL = "\u2026"
+_LINE = re.compile(r"\S[^\n\r]*")
 
 
 def tail(text: str) -> str:
@@ -30,17 +35,26 @@ def tail(text: str) -> str:
     if text[-TAIL_CHARS - 1] == "\n":
         return cut
     newline = cut.find("\n", 0, _ALIGN)
-    return cut[newline + 1 :] if newline >= 0 else cut
+    if newline >= 0:
+        return cut[newline + 1 :]
+    # No line start near: the window begins mid-line, and is marked so that nothing
+    # anchored at a line start (``Answer:``, a label alone) matches its partial first line.
+    return PARTIAL + cut
 
 
 def head(text: str) -> str:
-    """The first :data:`HEAD_CHARS` characters of ``text``."""
-    return text[:HEAD_CHARS]
+    """The first :data:`HEAD_CHARS` characters of ``text``; when the text goes on, only
+    its complete lines (a first line cut off might go on ``SAFE ... to say``)."""
+    if len(text) <= HEAD_CHARS:
+        return text
+    cut = text[:HEAD_CHARS]
+    return cut[: cut.rfind("\n") + 1] if text[HEAD_CHARS] != "\n" else cut
 
 
 def lines(text: str) -> list[str]:
-    """The non-empty lines of ``text``, stripped."""
-    return [s for s in (line.strip() for line in text.splitlines()) if s]
+    """The non-blank lines of ``text``, stripped.  One regex pass: each match starts at a
+    non-space character and runs to the end of its line, so blank runs cost nothing."""
+    return [m.group().rstrip() for m in _LINE.finditer(text)]
 
 
 def truncation_note(content: str) -> str | None:

@@ -9,19 +9,26 @@ import re
 
 from .base import ParseContext, Verdict, flagged
 from .labels import LabelSet
+from .window import tail
 
 LABELS = LabelSet(positive=("Yes",), negative=("No",), capitals_anywhere=False)
 _SCORE = re.compile(r"<score>\s*(yes|no)\s*</score>", re.IGNORECASE)
-_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.IGNORECASE | re.DOTALL)
 
 
 def parse(content: str, ctx: ParseContext) -> Verdict:
-    scores = _SCORE.findall(content)
+    text = tail(content)
+    lowered = text.lower()
+    # The answer is what follows the last </think> (the reasoning may quote a tag); an
+    # unclosed <think> holds no answer.
+    close = lowered.rfind("</think>")
+    answer = text[close + len("</think>") :] if close >= 0 else text
+    if "<think>" in answer.lower() or not answer.strip():
+        return Verdict.fail("no verdict: only a <think> block, no answer after it")
+    scores = _SCORE.findall(answer)
     if scores:
+        if len({s.lower() for s in scores}) > 1:
+            return Verdict.fail("ambiguous: <score> tags say both yes and no")
         return flagged(ctx, scores[-1].lower() == "yes")
-    if "<score>" in content.lower():
-        return Verdict.fail("a <score> tag without yes or no in it")
-    answer = _THINK.sub("", content)
-    if not answer.strip():
-        return Verdict.fail("only a <think> block, no answer after it")
+    if "<score>" in answer.lower():
+        return Verdict.fail("no verdict: a <score> tag without yes or no in it")
     return LABELS.parse(answer, ctx)

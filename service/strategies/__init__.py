@@ -71,7 +71,9 @@ def from_config(config: RunConfig, policies: PolicySet) -> Strategy:
     return build_strategy(
         config.strategy,
         policies,
-        PromptOptions(chain_of_thought=config.chain_of_thought),
+        PromptOptions(
+            chain_of_thought=config.chain_of_thought, confidence=config.scores == "confidence"
+        ),
         output_format=config.output_format,
         model=config.model,
         members=config.ensemble_members,
