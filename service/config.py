@@ -269,6 +269,15 @@ class RunConfig(BaseModel):
             raise ValueError("stream: the batch routes do not stream; use --batch-size 1")
         return self
 
+    @model_validator(mode="after")
+    def _logprobs_need_single_answers(self) -> RunConfig:
+        if self.scores == "logprobs" and (self.stream or self.batch_size > 1):
+            raise ValueError(
+                "scores: logprobs are read from whole single answers; "
+                "use --batch-size 1 and no --stream with --scores logprobs"
+            )
+        return self
+
 
 def build_run_config(
     values: dict[str, Any], source: str | None = None, *, strict: bool = False

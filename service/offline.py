@@ -21,7 +21,7 @@ from .atomic import atomic_path
 from .client import Completion, decode_completion, request_fields
 from .client_types import NativeRequest
 from .datasets import iter_samples
-from .errors import DatasetError, ErrorKind, HTTPStatusError, RequestError
+from .errors import ConfigError, DatasetError, ErrorKind, HTTPStatusError, RequestError
 from .prompts import user_content
 from .redaction import redact
 from .runner import Prepared
@@ -33,6 +33,10 @@ def _requests(prepared: Prepared) -> Iterator[tuple[str, dict[str, Any]]]:
     cfg = prepared.config
     base = request_fields(cfg.model, cfg.max_tokens, cfg.temperature, cfg.reasoning_effort)
     specs = prepared.strategy.plan()
+    if any(spec.native is not None for spec in specs):
+        raise ConfigError(
+            "prompt-format", "native prompt formats are not exported to offline batch files"
+        )
     categories = frozenset(prepared.policies.categories)
     for seq, sample in enumerate(iter_samples(prepared.dataset_path, categories)):
         if cfg.limit is not None and seq >= cfg.limit:

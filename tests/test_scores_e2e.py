@@ -164,3 +164,26 @@ async def test_verbalised_confidence_is_read_as_the_score(sim: SimFactory, store
         stated = orjson.loads(content[content.index("{") : content.rindex("}") + 1])["confidence"]
         flagged = bool(record["predicted"])
         assert record["score"] == pytest.approx(stated if flagged else 1 - stated)
+
+
+def test_logprob_scores_refuse_streams_and_batches() -> None:
+    from policybench.service.config import build_run_config
+    from policybench.service.errors import InputError
+
+    base = {"dataset": str(BALANCED), "scores": "logprobs"}
+    for extra in ({"batch_size": 4}, {"stream": True}):
+        with pytest.raises(InputError, match="logprobs"):
+            build_run_config({**base, **extra})
+    assert build_run_config({**base, "scores": "confidence", "batch_size": 4}).batch_size == 4
+
+
+def test_native_formats_are_not_exported_to_offline_batches(tmp_path: Path) -> None:
+    from policybench.service.config import build_run_config
+    from policybench.service.errors import InputError
+    from policybench.service.offline import export_batch
+    from policybench.service.runner import prepare
+
+    config = build_run_config({"dataset": str(BALANCED), "prompt_format": "wildguard"})
+    with pytest.raises(InputError, match="prompt-format"):
+        export_batch(prepare(config), tmp_path / "batch.jsonl")
+    assert not (tmp_path / "batch.jsonl").exists()
