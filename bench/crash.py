@@ -15,9 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from policybench.service.redaction import redact
-
-from .common import EXIT_FAILURE, EXIT_INTERRUPTED
+# Nothing of the engine is imported until something went wrong: ``bench --help`` stays light.
 
 
 def crash_log_dir() -> Path:
@@ -27,6 +25,8 @@ def crash_log_dir() -> Path:
 
 def write_crash_log(exc: BaseException) -> Path | None:
     """The traceback in a new file; ``None`` when even that cannot be written."""
+    from policybench.service.redaction import redact
+
     text = redact("".join(traceback.format_exception(exc)))
     name = f"policybench-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     try:
@@ -44,9 +44,15 @@ def guarded(entry: Callable[[], object]) -> None:
     try:
         entry()
     except KeyboardInterrupt:  # outside a run's own handling (which exits 130 itself)
+        from .common import EXIT_INTERRUPTED
+
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
+        from policybench.service.redaction import redact
+
+        from .common import EXIT_FAILURE
+
         path = write_crash_log(exc)
         where = f"details in {path}" if path else "no log could be written"
         message = (
