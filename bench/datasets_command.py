@@ -136,6 +136,9 @@ def info_dict(info: Any) -> dict[str, Any]:
         "sources": dict(info.sources.most_common()),
         "text_length": info.lengths.as_dict(),
         "header": info.header,
+        "tasks": {str(t): n for t, n in info.task_gold.items()},
+        "with_response": info.with_response,
+        "multi_turn": info.multi_turn,
     }
 
 
@@ -150,6 +153,11 @@ def render_info(info: Any, console: Any) -> None:
     if unknown:
         line += f", binary label unknown {unknown:,}"
     console.print(line)
+    tasks = ", ".join(f"{t} {n:,}" for t, n in info.task_gold.items())
+    console.print(
+        f"gold per task: {tasks}; {info.with_response:,} with a response, "
+        f"{info.multi_turn:,} multi-turn"
+    )
     if info.unknown_labels:
         console.print(
             f"{info.unknown_labels:,} samples have unknown category labels "
@@ -214,12 +222,21 @@ def validate_cmd(file: str, policies: str, any_category: bool, as_json: bool) ->
                 "fingerprint": info.fingerprint,
                 "binary_only": info.binary_only,
                 "partial": info.partial,
+                "tasks": {str(t): n for t, n in info.task_gold.items()},
+                "with_response": info.with_response,
+                "multi_turn": info.multi_turn,
             }
         )
     else:
         extra = ""
         if info.unknown_labels:
             extra = f", {info.unknown_labels} with unknown labels"
+        if info.with_response or info.multi_turn:
+            gold = ", ".join(f"{t} {n}" for t, n in info.task_gold.items())
+            extra += (
+                f"; gold per task: {gold}; {info.with_response} with a response, "
+                f"{info.multi_turn} multi-turn"
+            )
         click.echo(f"ok: {file}: {info.count} samples{extra}, fingerprint {info.fingerprint}")
 
 

@@ -28,7 +28,7 @@ import orjson
 
 from .chat_templates import ChatTemplate
 from .client import ChatClient, Completion
-from .client_types import NativeRequest
+from .client_types import NativeRequest, UserInput, transcript, turn_messages
 from .errors import BadResponse, HTTPStatusError, RequestError
 
 MODES = ("auto", "chat-batch", "completions")
@@ -37,7 +37,7 @@ MODES = ("auto", "chat-batch", "completions")
 @dataclass(slots=True)
 class _Item:
     system: str
-    user: str
+    user: UserInput
     future: asyncio.Future[Completion]
 
 
@@ -87,7 +87,11 @@ class BatchingClient:
             await self._inner.__aexit__(*exc)
 
     async def chat(
-        self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
+        self,
+        system: str,
+        user: UserInput,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> Completion:
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(((model, reasoning_effort), _Item(system, user, future)))
@@ -193,8 +197,7 @@ class BatchingClient:
         base = self._inner.base_url
         if mode == "chat-batch":
             body["messages"] = [
-                [{"role": "system", "content": i.system}, {"role": "user", "content": i.user}]
-                for i in items
+                [{"role": "system", "content": i.system}, *turn_messages(i.user)] for i in items
             ]
             raw, latency = await self._inner.post(
                 base + "/chat/completions/batch", orjson.dumps(body)
@@ -204,7 +207,8 @@ class BatchingClient:
         if template is None:
             raise BadResponse("completions mode needs a chat template")
         effort = body.pop("reasoning_effort", None)
-        body["prompt"] = [template.render(i.system, i.user, effort) for i in items]
+        # a client-side template takes one user message: a conversation becomes its transcript
+        body["prompt"] = [template.render(i.system, transcript(i.user), effort) for i in items]
         body.update(template.extra_body)
         raw, latency = await self._inner.post(base + "/completions", orjson.dumps(body))
         return _split(raw, latency, len(items), chat=False, template=template)

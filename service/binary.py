@@ -261,8 +261,9 @@ def paired_f1_bootstrap(
     Resampling n paired samples with replacement is a multinomial draw over the 25 joint
     cells with the observed shares, so it is drawn that way: the cost does not grow with
     the number of samples.  The interval is the percentile interval of the resampled
-    differences; the two-sided p-value is the share of resampled differences, centred on
-    the observed one, at least as far from zero as the observed difference ((k+1)/(B+1)).
+    differences; the two-sided p-value is twice the smaller share of resampled differences
+    on either side of zero ((2k+1)/(B+1), capped at 1), so it is below 0.05 exactly when the
+    95% interval leaves zero out.
     Resamples where either F1 is undefined are dropped.  Seeded: the same table gives the
     same figures every time.
     """
@@ -288,11 +289,13 @@ def paired_f1_bootstrap(
 
     diffs = f1s(side_b) - f1s(side_a)
     diffs = diffs[~np.isnan(diffs)]
-    observed = f1_b - f1_a
     if diffs.size == 0:  # pragma: no cover - needs a table with almost no positives
         return PairedF1(f1_a, f1_b, n, None, None, None, resamples, seed)
     tail = (1 - confidence) / 2
     lo, hi = np.quantile(diffs, [tail, 1 - tail])
-    extreme = int(np.count_nonzero(np.abs(diffs - observed) >= abs(observed) - 1e-12))
-    p_value = min(1.0, (extreme + 1) / (diffs.size + 1))
+    # the percentile p-value, so that p < 1 - confidence exactly when the interval above
+    # leaves out 0: twice the smaller share of resampled differences on either side of 0
+    below = int(np.count_nonzero(diffs <= 0))
+    above = int(np.count_nonzero(diffs >= 0))
+    p_value = min(1.0, (2 * min(below, above) + 1) / (diffs.size + 1))
     return PairedF1(f1_a, f1_b, n, float(lo), float(hi), p_value, resamples, seed)

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .client_types import Completion, NativeRequest, TokenLogprobs
+from .client_types import Completion, NativeRequest, TokenLogprobs, UserInput, encoded_turns
 from .errors import BadResponse, HTTPStatusError, RequestTimeout, TransportError
 from .redaction import redact
 from .retry import parse_retry_after
@@ -116,14 +116,15 @@ class ChatClient:
     async def chat(
         self,
         system: str,
-        user: str,
+        user: UserInput,
         model: str | None = None,
         reasoning_effort: str | None = None,
     ) -> Completion:
         """One attempt.  Raises a :class:`RequestError` subclass on any failure.
 
         ``model`` and ``reasoning_effort`` override the settings' for this request
-        (``ensemble`` members on other models or reasoning settings).
+        (``ensemble`` members on other models or reasoning settings).  ``user`` is one user
+        message or a conversation, sent as real role turns.
         """
         assert self._session is not None, "use `async with ChatClient(...)`"
         head = (
@@ -134,7 +135,11 @@ class ChatClient:
         encoded = self._systems.get(system)
         if encoded is None:
             encoded = self._systems[system] = orjson.dumps(system)
-        data = b"".join((head, encoded, b'},{"role":"user","content":', orjson.dumps(user), b"}]}"))
+        if isinstance(user, str):
+            turns = b'},{"role":"user","content":' + orjson.dumps(user) + b"}]}"
+        else:
+            turns = b"}," + encoded_turns(user) + b"]}"
+        data = b"".join((head, encoded, turns))
         if self.settings.stream:
             return await self._stream(data)
         raw, latency = await self.post(self._url, data)

@@ -24,6 +24,7 @@ from pydantic import (
 from .binary import FailureRule
 from .errors import ConfigError
 from .option_meta import Option
+from .tasks import Task
 
 #: Where a run's answers come from: a server, the built-in simulator, an offline batch
 #: output file, or a file of published outputs (`bench score-outputs`).
@@ -205,6 +206,11 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1, le=10**12, description="Only the first N samples.")
     max_error_rate: Annotated[float | None, Option(operational=True)] = Field(
         None, gt=0, le=1, description="Abort when more than this share of samples failed (0-1)."
+    )
+    task: Task = Field(
+        Task.PROMPT,
+        description="What is judged: prompt (is the user's request harmful), response (is the "
+        "assistant's reply harmful), refusal (did the assistant refuse).",
     )
     failures: FailureRule = Field(
         FailureRule.WRONG,

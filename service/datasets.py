@@ -5,7 +5,10 @@ Two on-disk formats are read as they are:
 * **JSONL** (``.jsonl``, ``.jsonl.gz``): one object per line with ``id``, ``text``,
   ``labels`` (the violated categories; ``[]`` is safe) and optionally ``unsafe`` (for
   binary-only data), ``unknown`` (categories whose label is not known), ``response``,
-  ``source`` and ``meta``.  See ``docs/datasets.md``.
+  ``source`` and ``meta``.  Gold for the other tasks (``service/tasks.py``):
+  ``response_labels`` / ``response_unsafe`` (is the response harmful) and ``refusal``
+  (did it refuse).  A multi-turn sample gives ``messages`` (role and content; the last turn
+  is classified) instead of ``text``.  See ``docs/datasets.md``.
 * **the seed's JSON list** (``.json``): ``[{"content", "labels", "source"}, ...]`` with no
   ids.
 
@@ -37,8 +40,25 @@ import orjson
 
 from .errors import DatasetError
 from .resources import shipped
+from .tasks import Task
 
-_KNOWN_KEYS = frozenset({"id", "text", "labels", "unsafe", "unknown", "response", "source", "meta"})
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "text",
+        "labels",
+        "unsafe",
+        "unknown",
+        "response",
+        "source",
+        "meta",
+        "messages",
+        "response_labels",
+        "response_unsafe",
+        "refusal",
+    }
+)
+ROLES = ("user", "assistant")
 #: Version of the JSONL format this code reads and writes (``docs/datasets.md``).
 FORMAT_VERSION = 1
 HEADER_KEY = "policybench_dataset"
@@ -52,6 +72,12 @@ class Sample:
     ``labels`` is the set of violated categories (empty = safe), or ``None`` when the
     dataset only says safe/unsafe.  ``unsafe`` is the binary gold (``None`` if unknown),
     ``unknown`` the categories whose label is not known for this sample.
+
+    ``messages`` is a multi-turn conversation (``(role, content)`` pairs, roles ``user`` /
+    ``assistant``), whose last turn is classified; ``text`` is then its last user turn and
+    ``response`` the assistant turn after it, if any.  ``response_labels`` /
+    ``response_unsafe`` are the gold of the response-harm task, ``refusal`` that of the
+    refusal task.
     """
 
     id: str
@@ -63,10 +89,15 @@ class Sample:
     source: str = ""
     meta: Mapping[str, Any] | None = None
     line: int = 0
+    messages: tuple[tuple[str, str], ...] | None = None
+    response_labels: frozenset[str] | None = None
+    response_unsafe: bool | None = None
+    refusal: bool | None = None
 
     def digest(self) -> bytes:
-        """Hash of the sample's canonical content (what scoring depends on)."""
-        canon = {
+        """Hash of the sample's canonical content (what scoring depends on).  Fields of the
+        other tasks enter only when present, so files without them keep their fingerprint."""
+        canon: dict[str, Any] = {
             "id": self.id,
             "text": self.text,
             "labels": None if self.labels is None else sorted(self.labels),
@@ -74,7 +105,30 @@ class Sample:
             "unknown": sorted(self.unknown),
             "response": self.response,
         }
+        if self.messages is not None:
+            canon["messages"] = [list(turn) for turn in self.messages]
+        if self.response_labels is not None:
+            canon["response_labels"] = sorted(self.response_labels)
+        if self.response_unsafe is not None:
+            canon["response_unsafe"] = self.response_unsafe
+        if self.refusal is not None:
+            canon["refusal"] = self.refusal
         return hashlib.sha256(orjson.dumps(canon, option=orjson.OPT_SORT_KEYS)).digest()
+
+    def has_gold(self, task: Task) -> bool:
+        """Whether the sample carries gold for ``task``."""
+        if task is Task.PROMPT:
+            return self.labels is not None or self.unsafe is not None
+        if task is Task.RESPONSE:
+            return self.response_unsafe is not None
+        return self.refusal is not None
+
+    @property
+    def has_response(self) -> bool:
+        """Whether there is an assistant turn to judge (response and refusal tasks)."""
+        if self.messages is not None:
+            return any(role == "assistant" for role, _ in self.messages)
+        return self.response is not None
 
 
 @dataclass(slots=True)
@@ -93,6 +147,12 @@ class DatasetInfo:
     label_sets: Counter[str] = field(default_factory=Counter)
     lengths: LengthStats = field(default_factory=lambda: LengthStats())
     header: dict[str, Any] | None = None
+    #: samples carrying gold for each task (``prompt``, ``response``, ``refusal``)
+    task_gold: Counter[str] = field(default_factory=Counter)
+    with_response: int = 0
+    multi_turn: int = 0
+    #: line of the first sample without an assistant turn (``None``: every sample has one)
+    first_without_response: int | None = None
     #: how many samples carry each ``meta`` key (at most ``_MAX_SOURCES`` keys)
     meta_keys: Counter[str] = field(default_factory=Counter)
 
@@ -154,8 +214,12 @@ def label_set_name(sample: Sample) -> str:
 
 def sample_record(sample: Sample) -> dict[str, Any]:
     """The JSONL object for ``sample`` (the inverse of reading it); empty fields omitted."""
-    obj: dict[str, Any] = {"id": sample.id, "text": sample.text}
-    if sample.response is not None:
+    obj: dict[str, Any] = {"id": sample.id}
+    if sample.messages is not None:
+        obj["messages"] = [{"role": r, "content": c} for r, c in sample.messages]
+    else:
+        obj["text"] = sample.text
+    if sample.response is not None and sample.messages is None:
         obj["response"] = sample.response
     if sample.labels is not None:
         obj["labels"] = sorted(sample.labels)
@@ -163,6 +227,12 @@ def sample_record(sample: Sample) -> dict[str, Any]:
         obj["unsafe"] = sample.unsafe
     if sample.unknown:
         obj["unknown"] = sorted(sample.unknown)
+    if sample.response_labels is not None:
+        obj["response_labels"] = sorted(sample.response_labels)
+    if sample.response_unsafe is not None and sample.response_labels is None:
+        obj["response_unsafe"] = sample.response_unsafe
+    if sample.refusal is not None:
+        obj["refusal"] = sample.refusal
     if sample.source:
         obj["source"] = sample.source
     if sample.meta:
@@ -269,6 +339,13 @@ def scan(path: str | Path, categories: frozenset[str] | None = None) -> DatasetI
             source = "(other)"
         info.sources[source] += 1
         info.label_sets[label_set_name(sample)] += 1
+        for task in Task:
+            info.task_gold[task] += sample.has_gold(task)
+        if sample.has_response:
+            info.with_response += 1
+        elif info.first_without_response is None:
+            info.first_without_response = sample.line
+        info.multi_turn += sample.messages is not None
         for key in sample.meta or ():
             if key in info.meta_keys or len(info.meta_keys) < _MAX_SOURCES:
                 info.meta_keys[key] += 1
@@ -422,8 +499,21 @@ def _sample_from(
     for key in obj:
         if key not in _KNOWN_KEYS and key != text_key:
             raise fail(key, "unknown field (extra data belongs in `meta`)")
-    text = obj.get(text_key)
+    messages = _messages(obj.get("messages"), fail)
+    response = obj.get("response")
+    if response is not None and not isinstance(response, str):
+        raise fail("response", "must be a string")
+    if messages is not None:
+        if text_key in obj:
+            raise fail(text_key, "give `text` or `messages`, not both")
+        if response is not None:
+            raise fail("response", "with `messages`, the response is the last assistant turn")
+        text, response = _classified(messages)
+    else:
+        text = obj.get(text_key)
     if not isinstance(text, str) or not text.strip():
+        if messages is not None:
+            raise fail("messages", "needs a user turn with content")
         raise fail(
             text_key,
             "missing or empty" if text is None or text == "" else "must be a non-empty string",
@@ -442,7 +532,25 @@ def _sample_from(
     unsafe = obj.get("unsafe")
     if unsafe is not None and not isinstance(unsafe, bool):
         raise fail("unsafe", "must be true or false")
-    if labels is None and unsafe is None:
+    response_labels = _category_list(
+        obj.get("response_labels"), "response_labels", categories, fail, allow_none=True
+    )
+    response_unsafe = _flag(obj.get("response_unsafe"), "response_unsafe", fail)
+    refusal = _flag(obj.get("refusal"), "refusal", fail)
+    if response_labels is not None:
+        if response_unsafe is not None and response_unsafe != bool(response_labels):
+            raise fail(
+                "response_unsafe",
+                f"{response_unsafe} contradicts response_labels {sorted(response_labels)}",
+            )
+        response_unsafe = bool(response_labels)
+    if (response_unsafe is not None or refusal is not None) and response is None:
+        raise fail(
+            "response_unsafe" if response_unsafe is not None else "refusal",
+            "gold for a response, but the sample has no `response` (or assistant turn)",
+        )
+    other_gold = response_unsafe is not None or refusal is not None
+    if labels is None and unsafe is None and not other_gold:
         raise fail("labels", "missing (give `labels`, or `unsafe` for a binary-only sample)")
     if labels is not None:
         if unknown and labels & unknown:
@@ -452,9 +560,6 @@ def _sample_from(
             raise fail("unsafe", f"{unsafe} contradicts labels {sorted(labels)}")
         if unsafe is None:
             unsafe = implied
-    response = obj.get("response")
-    if response is not None and not isinstance(response, str):
-        raise fail("response", "must be a string")
     source = obj.get("source", "")
     if source is None:
         source = ""
@@ -473,7 +578,46 @@ def _sample_from(
         source=source,
         meta=meta,
         line=lineno or 0,
+        messages=messages,
+        response_labels=response_labels,
+        response_unsafe=response_unsafe,
+        refusal=refusal,
     )
+
+
+def _flag(value: Any, name: str, fail: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise fail(name, "must be true or false")
+    return value
+
+
+def _messages(value: Any, fail: Any) -> tuple[tuple[str, str], ...] | None:
+    """A conversation: a non-empty list of ``{"role": "user"|"assistant", "content": str}``."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise fail("messages", "must be a non-empty list of {role, content} turns")
+    turns = []
+    for i, turn in enumerate(value):
+        if not isinstance(turn, dict) or set(turn) - {"role", "content"}:
+            raise fail(f"messages[{i}]", "must be an object with `role` and `content` only")
+        role, content = turn.get("role"), turn.get("content")
+        if role not in ROLES:
+            raise fail(f"messages[{i}].role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+        if not isinstance(content, str) or not content.strip():
+            raise fail(f"messages[{i}].content", "must be a non-empty string")
+        turns.append((role, content))
+    return tuple(turns)
+
+
+def _classified(messages: tuple[tuple[str, str], ...]) -> tuple[str | None, str | None]:
+    """The last user turn and the assistant turn after it (``None`` if it is the last)."""
+    for index in range(len(messages) - 1, -1, -1):
+        role, content = messages[index]
+        if role == "user":
+            after = messages[index + 1 :]
+            return content, next((c for r, c in after if r == "assistant"), None)
+    return None, None
 
 
 def _category_list(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .client import Completion
-from .client_types import NativeRequest
+from .client_types import NativeRequest, UserInput
 from .errors import HTTPStatusError, RequestError
 
 
@@ -26,7 +26,11 @@ class ChatLike(Protocol):
     async def __aenter__(self) -> Any: ...
     async def __aexit__(self, *exc: object) -> None: ...
     async def chat(
-        self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
+        self,
+        system: str,
+        user: UserInput,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> Completion: ...
     async def send(self, request: NativeRequest) -> Completion: ...
 
@@ -105,7 +109,11 @@ class EndpointPool:
         return least
 
     async def chat(
-        self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
+        self,
+        system: str,
+        user: UserInput,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> Completion:
         return await self._call(system, lambda c: c.chat(system, user, model, reasoning_effort))
 

@@ -19,10 +19,10 @@ import orjson
 
 from .atomic import atomic_path
 from .client import Completion, decode_completion, request_fields
-from .client_types import NativeRequest
+from .client_types import NativeRequest, UserInput, turn_messages
 from .datasets import iter_samples
 from .errors import ConfigError, DatasetError, ErrorKind, HTTPStatusError, RequestError
-from .prompts import user_content
+from .prompts import conversation
 from .redaction import redact
 from .runner import Prepared
 
@@ -41,17 +41,14 @@ def _requests(prepared: Prepared) -> Iterator[tuple[str, dict[str, Any]]]:
     for seq, sample in enumerate(iter_samples(prepared.dataset_path, categories)):
         if cfg.limit is not None and seq >= cfg.limit:
             break
-        user = user_content(sample)
+        user = conversation(sample, cfg.task)
         for index, spec in enumerate(specs):
             body = dict(base)
             if spec.model is not None:
                 body["model"] = spec.model
             if spec.reasoning_effort is not None:
                 body["reasoning_effort"] = spec.reasoning_effort
-            body["messages"] = [
-                {"role": "system", "content": spec.system},
-                {"role": "user", "content": user},
-            ]
+            body["messages"] = [{"role": "system", "content": spec.system}, *turn_messages(user)]
             yield f"{seq}:{index}:{sample.id}", body
 
 
@@ -103,13 +100,14 @@ class OfflineAnswers:
                 )
         # the runner asks by (system, user, model, effort): map requests to their answers
         self._by_request: dict[
-            tuple[str, str, str | None, str | None], tuple[int | None, bytes | None, str | None]
+            tuple[str, UserInput, str | None, str | None],
+            tuple[int | None, bytes | None, str | None],
         ] = {}
         self.missing = 0
         for custom_id, body in _requests(prepared):
             key = (
                 body["messages"][0]["content"],
-                body["messages"][1]["content"],
+                _user_of(body["messages"][1:]),
                 body.get("model"),
                 body.get("reasoning_effort"),
             )
@@ -128,7 +126,11 @@ class OfflineAnswers:
         return None
 
     async def chat(
-        self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
+        self,
+        system: str,
+        user: UserInput,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> Completion:
         key = (system, user, model or self._model, reasoning_effort or self._effort)
         status, body, error = self._by_request.get(key, (None, None, "request not in the batch"))
@@ -140,6 +142,13 @@ class OfflineAnswers:
 
     async def send(self, request: NativeRequest) -> Completion:
         raise _Missing("native prompt formats are not exported to offline batch files", None)
+
+
+def _user_of(messages: list[dict[str, Any]]) -> UserInput:
+    """The runner's view of a request's turns: one user message as a string, else turns."""
+    if len(messages) == 1 and messages[0]["role"] == "user":
+        return str(messages[0]["content"])
+    return tuple((str(m["role"]), str(m["content"])) for m in messages)
 
 
 class _Missing(RequestError):

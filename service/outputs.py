@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from . import conventions
-from .client_types import Completion, NativeRequest
+from .client_types import Completion, NativeRequest, UserInput, transcript
 from .conventions import ConventionScore
 from .datasets import Sample, iter_samples, read_header
 from .errors import DatasetError, ErrorKind, RequestError
 from .importers.sources import read_rows
-from .prompts import user_content
+from .prompts import conversation
 from .runner import Prepared, Run, RunResult
 from .store import Store
 from .tasks import TASKS, Task
@@ -137,7 +137,8 @@ class OutputAnswers:
                 raise DatasetError(spec.path, None, spec.answer_field, f"{answer!r} is not text")
             # identical user messages are answered in dataset order (the runner is run
             # with one request in flight, so dispatch order is dataset order)
-            self._answers.setdefault(user_content(sample), deque()).append(answer)
+            asked = transcript(conversation(sample, prepared.config.task))
+            self._answers.setdefault(asked, deque()).append(answer)
         self._path = spec.path
 
     async def __aenter__(self) -> OutputAnswers:
@@ -147,9 +148,13 @@ class OutputAnswers:
         return None
 
     async def chat(
-        self, system: str, user: str, model: str | None = None, reasoning_effort: str | None = None
+        self,
+        system: str,
+        user: UserInput,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> Completion:
-        queue = self._answers.get(user)
+        queue = self._answers.get(transcript(user))
         answer = queue.popleft() if queue else None
         if answer is None:
             raise NoOutput(f"no output for this sample in {self._path}")

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from .client_types import Conversation, UserInput
 from .datasets import Sample
 from .errors import PolicyError
 from .policies import Policy, PolicySet
 from .resources import shipped
+from .tasks import Task
 
 
 @cache
@@ -46,6 +48,17 @@ class PromptOptions:
     chain_of_thought: bool = False
     #: Ask for a verbalised ``confidence`` in a JSON answer (``--scores confidence``).
     confidence: bool = False
+    #: what is judged: the request, the response, or whether the response refused
+    task: Task = Task.PROMPT
+
+
+@cache
+def _task_instruction(task: Task) -> str:
+    """The sentence a prompt adds for ``task`` (none for ``prompt``: its prompts stay as
+    they were, byte for byte)."""
+    if task is Task.PROMPT:
+        return ""
+    return " " + _template(f"task/{task}").strip()
 
 
 def _reasoning(options: PromptOptions) -> str:
@@ -64,6 +77,7 @@ def single_policy_prompt(
     template = _template("single").replace("{{output_format}}", section)
     return _fill(
         template,
+        task_instruction=_task_instruction(options.task),
         title=policy.title,
         category=policy.category,
         policy=policy.body,
@@ -83,6 +97,7 @@ def multi_policy_prompt(
     template = _template("multi").replace("{{output_format}}", section)
     return _fill(
         template,
+        task_instruction=_task_instruction(options.task),
         policies=blocks,
         category_list=", ".join(policies.categories),
         reasoning_instruction=_reasoning(options),
@@ -94,3 +109,34 @@ def user_content(sample: Sample) -> str:
     if sample.response is None:
         return sample.text
     return f"User request:\n{sample.text}\n\nAssistant response:\n{sample.response}"
+
+
+def turns_of(sample: Sample) -> Conversation:
+    """The sample as a conversation: its ``messages``, else the user turn (and the response)."""
+    if sample.messages is not None:
+        return sample.messages
+    if sample.response is None:
+        return (("user", sample.text),)
+    return (("user", sample.text), ("assistant", sample.response))
+
+
+def conversation(sample: Sample, task: Task) -> UserInput:
+    """What follows the system prompt for ``task``; the last turn is the one judged.
+
+    ``prompt``: a single-turn sample is one user message as before (its text, or the
+    exchange when it carries a response); a multi-turn one is cut after its last user turn.
+    ``response`` / ``refusal``: the conversation up to and including the assistant turn that
+    answers the last user turn (a sample without one is refused by ``prepare``).  Turns go
+    to chat routes as real role turns.
+    """
+    if task is Task.PROMPT:
+        if sample.messages is None:
+            return user_content(sample)
+        turns = sample.messages
+        last_user = max(i for i, (role, _) in enumerate(turns) if role == "user")
+        return turns[: last_user + 1]
+    turns = turns_of(sample)
+    assistant = [i for i, (role, _) in enumerate(turns) if role == "assistant"]
+    if not assistant:  # pragma: no cover - prepare() refuses such datasets
+        return turns
+    return turns[: assistant[-1] + 1]

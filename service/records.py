@@ -16,7 +16,8 @@ import orjson
 from .datasets import Sample
 from .errors import ErrorKind, error_label
 from .parsers import Verdict
-from .scoring import Gold, Outcome, Scorer
+from .scoring import Gold, Outcome, Scorer, gold_for
+from .tasks import Task
 
 RECORD_SCHEMA = 1
 
@@ -75,6 +76,12 @@ class SampleResult:
     latency: float
     parts: list[RequestOutcome] = field(default_factory=list)
     score: float | None = None
+    task: Task = Task.PROMPT
+
+    @property
+    def gold(self) -> Gold:
+        """The gold of the run's task (``service/tasks.py``)."""
+        return gold_for(self.sample, self.task)
 
     @property
     def prompt_tokens(self) -> int:
@@ -86,6 +93,7 @@ class SampleResult:
 
     def to_json(self) -> bytes:
         s = self.sample
+        gold = self.gold
         return orjson.dumps(
             {
                 "schema": RECORD_SCHEMA,
@@ -93,10 +101,11 @@ class SampleResult:
                 "seq": self.seq,
                 "source": s.source,
                 "gold": {
-                    "labels": None if s.labels is None else sorted(s.labels),
-                    "unsafe": s.unsafe,
-                    "unknown": sorted(s.unknown),
+                    "labels": None if gold.labels is None else sorted(gold.labels),
+                    "unsafe": gold.unsafe,
+                    "unknown": sorted(gold.unknown),
                 },
+                **({} if self.task is Task.PROMPT else {"task": str(self.task)}),
                 "predicted": None
                 if self.verdict.categories is None
                 else sorted(self.verdict.categories),

@@ -25,25 +25,34 @@ from . import __version__
 from .adaptive import AdaptiveController
 from .chat_templates import ChatTemplate, load_chat_template
 from .client import ClientSettings, Completion
+from .client_types import UserInput
 from .clients import build_client
 from .config import RunConfig
 from .datasets import DatasetInfo, Sample, iter_samples, resolve, scan
 from .endpoints import ChatLike
-from .errors import ConfigError, ErrorBudgetExceeded, ErrorKind, RequestError, ResumeMismatch
+from .errors import (
+    ConfigError,
+    DatasetError,
+    ErrorBudgetExceeded,
+    ErrorKind,
+    RequestError,
+    ResumeMismatch,
+)
 from .limiter import Limiter
 from .observer import BaseObserver, Observers, RunObserver
 from .parsers import parse_off_loop
 from .policies import PolicySet, load_policy_set
-from .prompts import user_content
+from .prompts import conversation
 from .records import RequestOutcome, SampleResult, replay
 from .retry import RetryPolicy
 from .run_scores import part_score, score_settings, verdict_finish
 from .scores import sample_score
-from .scoring import Gold, Scorer
+from .scoring import Scorer, gold_for
 from .store import RunRow, Store
 from .strategies import RequestSpec, Strategy, judge
 from .strategies import from_config as strategy_from_config
 from .summary import RunSummary
+from .tasks import Task
 from .writer import RecordWriter
 
 
@@ -67,6 +76,7 @@ def prepare(config: RunConfig) -> Prepared:
     policies = load_policy_set(config.policies)
     path = resolve(config.dataset)
     info = scan(path, frozenset(policies.categories))
+    _check_task(config, path, info)
     if config.by not in (None, "source") and config.by not in info.meta_keys:
         known = ", ".join(sorted(info.meta_keys)[:20]) or "none"
         raise ConfigError(
@@ -75,6 +85,27 @@ def prepare(config: RunConfig) -> Prepared:
     strategy = strategy_from_config(config, policies)
     template = load_chat_template(config.chat_template) if config.batch_size > 1 else None
     return Prepared(config, path, info, policies, strategy, template)
+
+
+def _check_task(config: RunConfig, path: Path, info: DatasetInfo) -> None:
+    """The dataset can be scored on the run's task: it has gold for it, and every sample has
+    the assistant turn a response or refusal task judges.  Raises :class:`InputError`."""
+    task = config.task
+    if not info.task_gold[task]:
+        fields = {
+            Task.PROMPT: "`labels` or `unsafe`",
+            Task.RESPONSE: "`response_labels` or `response_unsafe`",
+            Task.REFUSAL: "`refusal`",
+        }[task]
+        raise ConfigError("task", f"{task}: no sample of {path} has its gold ({fields})")
+    if task is not Task.PROMPT and info.first_without_response is not None:
+        raise DatasetError(
+            path,
+            info.first_without_response,
+            "response",
+            f"missing: the {task} task judges the assistant's reply "
+            "(`response`, or an assistant turn in `messages`)",
+        )
 
 
 def check_resumable(row: RunRow, prepared: Prepared) -> None:
@@ -136,7 +167,7 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
-async def _call(client: ChatLike, spec: RequestSpec, sample: Sample, user: str) -> Completion:
+async def _call(client: ChatLike, spec: RequestSpec, sample: Sample, user: UserInput) -> Completion:
     """One attempt of a request: a native format's own request, or system + user chat."""
     if spec.native is not None:
         return await client.send(spec.native(sample))
@@ -324,6 +355,7 @@ class Run:
             out["tokens_per_second"] = {"prompt": None, "completion": None}
         out["model"] = cfg.model
         out["strategy"] = cfg.strategy
+        out["task"] = str(cfg.task)
         out["policies"] = self.prepared.policies.name
         out["dataset"] = str(self.prepared.dataset_path)
         out["dataset_fingerprint"] = self.prepared.dataset.fingerprint
@@ -378,7 +410,7 @@ class Run:
                         break
                     await writer.room()  # backpressure from the store
                     pending = _Pending(sample, seq, [None] * len(specs), len(specs), 0.0)
-                    user = user_content(sample)
+                    user = conversation(sample, cfg.task)
                     for index, spec in enumerate(specs):
                         if not await self.limiter.acquire():
                             break
@@ -424,7 +456,7 @@ class Run:
                 task.cancel()
 
     async def _request(
-        self, client: ChatLike, pending: _Pending, index: int, spec: RequestSpec, user: str
+        self, client: ChatLike, pending: _Pending, index: int, spec: RequestSpec, user: UserInput
     ) -> None:
         outcome = RequestOutcome(key=spec.key)
         loop = asyncio.get_running_loop()
@@ -494,7 +526,7 @@ class Run:
     def _finish(self, pending: _Pending) -> None:
         parts = [p for p in pending.parts if p is not None]
         sample = pending.sample
-        gold = Gold(sample.labels, sample.unsafe, sample.unknown)
+        gold = gold_for(sample, self.config.task)
         verdict, outcome = judge(self.prepared.strategy, parts, gold)
         result = SampleResult(
             sample=sample,
@@ -506,6 +538,7 @@ class Run:
             score=sample_score(self.config.strategy, [p.score for p in parts])
             if self.config.scores != "none"
             else None,
+            task=self.config.task,
         )
         self.scorer.add_score(gold, result.score)
         self.scorer.add(

@@ -79,6 +79,7 @@ def summarise(store: Store, run_id: str, failures: FailureRule | None = None) ->
     )
     summary["model"] = row.model
     summary["strategy"] = row.strategy
+    summary["task"] = row.config.get("task", "prompt")
     summary["policies"] = row.policy_set
     summary["dataset"] = row.dataset
     summary["dataset_fingerprint"] = row.dataset_fingerprint

@@ -23,10 +23,12 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from .binary import DEFAULT_FAILURE_RULE, BinaryCounts, FailureRule
+from .datasets import Sample
 from .histogram import LogHistogram
 from .scorebook import ScoreBook
 from .slices import bounded, group_of, slices_summary
 from .stats import wilson
+from .tasks import Task
 
 
 class Outcome(StrEnum):
@@ -55,6 +57,17 @@ class Gold:
     @property
     def multi_known(self) -> bool:
         return self.labels is not None and not self.unknown
+
+
+def gold_for(sample: Sample, task: Task = Task.PROMPT) -> Gold:
+    """The gold a sample carries for ``task`` (a ``Task``): its ``labels`` for the prompt,
+    ``response_labels`` / ``response_unsafe`` for the response, ``refusal`` (positive =
+    refused) for refusal."""
+    if task is Task.RESPONSE:
+        return Gold(sample.response_labels, sample.response_unsafe)
+    if task is Task.REFUSAL:
+        return Gold(None, sample.refusal)
+    return Gold(sample.labels, sample.unsafe, sample.unknown)
 
 
 def outcome_of(gold: Gold, predicted: frozenset[str] | None, failure: Failure | None) -> Outcome:

@@ -26,7 +26,7 @@ from .config import SimConfig
 from .engine import Engine
 from .engine import EngineSequence as Seq
 from .faults import FaultInjector
-from .knowledge import Knowledge
+from .knowledge import Knowledge, turns_key
 from .logprobs import chat_logprobs, completion_logprobs
 from .metrics import SimMetrics
 from .native_reading import NativeQuestion, read_chat, read_completion
@@ -118,9 +118,10 @@ async def _late_fault(request: web.Request, fault: str | None, body: bytes) -> w
 def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any], native: NativeQuestion | None = None) -> tuple[Answer, Seq]:  # fmt: skip
     cfg, profile = app[CONFIG], app[PROFILE]
     knowledge = app[KNOWLEDGE]
+    question = read_question(system) if native is None else native.question
     if native is not None:
         user = native.key
-    truth = knowledge.lookup(user)
+    truth = knowledge.lookup(user, question.task)
     app[STATS].requests += 1
     if truth is None:
         app[STATS].unknown_texts += 1
@@ -129,7 +130,7 @@ def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any],
     max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
     style = cfg.style if cfg.style != "auto" else profile.style
     answer = compose(
-        question=read_question(system) if native is None else native.question,
+        question=question,
         truth=truth,
         knowledge=knowledge,
         user=user,
@@ -189,6 +190,16 @@ def message_of(cfg_field: str, answer: Answer) -> dict[str, Any]:
     return message
 
 
+def _split_conversation(messages: list[dict[str, Any]]) -> tuple[str, str]:
+    """The system prompt and the key of what follows it: a lone user message's text, or
+    the role turns (a multi-turn conversation, a response to judge) joined."""
+    system = next((m["content"] for m in messages if m.get("role") in ("system", "developer")), "")  # fmt: skip
+    turns = [(m["role"], m["content"]) for m in messages if m.get("role") in ("user", "assistant")]  # fmt: skip
+    if not isinstance(system, str) or not all(isinstance(c, str) for _, c in turns):
+        raise TypeError("content must be a string")
+    return system, turns_key(turns)
+
+
 def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}  # fmt: skip
 
@@ -217,10 +228,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     try:
         body = orjson.loads(await request.read())
         messages = body["messages"]
-        system = next((m["content"] for m in messages if m.get("role") in ("system", "developer")), "")  # fmt: skip
-        user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-        if not isinstance(system, str) or not isinstance(user, str):
-            raise TypeError("content must be a string")
+        system, user = _split_conversation(messages)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return _error(400, "invalid request body")
     fault = app[FAULTS].draw()
@@ -324,9 +332,7 @@ async def chat_completions_batch(request: web.Request) -> web.StreamResponse:
         for conv in conversations:
             if not isinstance(conv, list) or not conv:
                 raise TypeError("each conversation: a non-empty list of messages")
-            system = next((m["content"] for m in conv if m.get("role") in ("system", "developer")), "")  # fmt: skip
-            user = next((m["content"] for m in reversed(conv) if m.get("role") == "user"), "")
-            pairs.append((system, user))
+            pairs.append(_split_conversation(conv))
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         return _error(400, f"invalid request body: {exc}")
     if body.get("stream"):

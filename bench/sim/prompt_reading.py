@@ -21,6 +21,12 @@ _FORMATS = (
 )
 
 
+_TASKS = (
+    (re.compile(r"whether the assistant's last reply refuses", re.I), "refusal"),
+    (re.compile(r"judge only the assistant's last reply", re.I), "response"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Question:
     kind: str  # "multi", "single" or "unknown"
@@ -29,6 +35,15 @@ class Question:
     requested_format: str | None = None
     #: The prompt asks for a verbalised "confidence" in the JSON answer.
     confidence: bool = False
+    #: what the prompt asks to judge: "prompt", "response" or "refusal"
+    task: str = "prompt"
+
+
+def requested_task(system: str) -> str:
+    for pattern, task in _TASKS:
+        if pattern.search(system):
+            return task
+    return "prompt"
 
 
 def requested_format(system: str) -> str | None:
@@ -42,11 +57,19 @@ def requested_format(system: str) -> str | None:
 def read_question(system: str) -> Question:
     q = _read_question(system)
     if '"confidence"' in system:
-        q = Question(q.kind, q.categories, q.requested_format, confidence=True)
+        q = Question(q.kind, q.categories, q.requested_format, confidence=True, task=q.task)
     return q
 
 
 def _read_question(system: str) -> Question:
+    question = _read(system)
+    task = requested_task(system)
+    if task == "prompt":
+        return question
+    return Question(question.kind, question.categories, question.requested_format, task=task)
+
+
+def _read(system: str) -> Question:
     fmt = requested_format(system)
     m = _MULTI.search(system)
     if m:

@@ -119,16 +119,38 @@ def llamaguard_listed(q: Question, violated: frozenset[str], draw: float) -> str
 
 
 def wildguard(q: Question, violated: frozenset[str], draw: float) -> str:
-    return f"Harmful request: {'yes' if violated else 'no'}\nResponse refusal: None\nHarmful response: None"
+    # the asked task's line carries the verdict; the other lines say what WildGuard
+    # typically says alongside it
+    yes = "yes" if violated else "no"
+    if q.task == "response":
+        refused = "no" if violated else "yes"
+        return f"Harmful request: yes\nResponse refusal: {refused}\nHarmful response: {yes}"
+    if q.task == "refusal":
+        return f"Harmful request: yes\nResponse refusal: {yes}\nHarmful response: no"
+    return f"Harmful request: {yes}\nResponse refusal: None\nHarmful response: None"
 
 
 def guardreasoner(q: Question, violated: frozenset[str], draw: float) -> str:
     label = "harmful" if violated else "unharmful"
+    if q.task == "response":
+        completion = "compliance" if violated else "refusal"
+        answers = f"Request: harmful\nCompletion: {completion}\nResponse: {label}"
+    elif q.task == "refusal":
+        completion = "refusal" if violated else "compliance"
+        response = "unharmful" if violated else "harmful"
+        answers = f"Request: harmful\nCompletion: {completion}\nResponse: {response}"
+    elif draw < 0.5:
+        # GuardReasoner's published prompt-only answers judge the empty response as a
+        # harmless refusal: a client reading `Response:` would call every request safe
+        completion = "refusal" if violated else "compliance"
+        answers = f"Request: {label}\nCompletion: {completion}\nResponse: unharmful"
+    else:
+        answers = f"Request: {label}\nCompletion: None\nResponse: None"
     return (
         "# Task 1\n\n## Reasoning Step 1: Identify what the user's request asks for.\n"
         "## Reasoning Step 2: Compare it with the harm categories.\n"
         f"## Conclusion: The request is {label}.\n\n---\n\n"
-        f"Answers: \nRequest: {label}\nCompletion: None\nResponse: None"
+        f"Answers: \n{answers}"
     )
 
 
@@ -147,6 +169,8 @@ def shieldgemma_explained(q: Question, violated: frozenset[str], draw: float) ->
 
 
 def qwen3guard(q: Question, violated: frozenset[str], draw: float) -> str:
+    if q.task == "refusal":
+        return f"Safety: Safe\nCategories: None\nRefusal: {'Yes' if violated else 'No'}"
     if not violated:
         return "Safety: Safe\nCategories: None"
     names = ", ".join(sorted(QWEN_GUARD_NAMES.get(c, "Violent") for c in violated))

@@ -72,7 +72,9 @@ def from_config(config: RunConfig, policies: PolicySet) -> Strategy:
         config.strategy,
         policies,
         PromptOptions(
-            chain_of_thought=config.chain_of_thought, confidence=config.scores == "confidence"
+            chain_of_thought=config.chain_of_thought,
+            confidence=config.scores == "confidence",
+            task=config.task,
         ),
         output_format=config.output_format,
         model=config.model,

@@ -32,7 +32,9 @@ class GauntletStrategy:
                 RequestSpec(
                     key=policy.category,
                     system=single_policy_prompt(policy, options, fmt),
-                    ctx=ParseContext(categories=categories, target=policy.category),
+                    ctx=ParseContext(
+                        categories=categories, target=policy.category, task=options.task
+                    ),
                     fmt=fmt,
                 )
             )

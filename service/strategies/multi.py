@@ -22,7 +22,7 @@ class MultiStrategy:
             RequestSpec(
                 key="all",
                 system=multi_policy_prompt(policies, options, fmt),
-                ctx=ParseContext(categories=policies.categories),
+                ctx=ParseContext(categories=policies.categories, task=options.task),
                 fmt=fmt,
             ),
         )

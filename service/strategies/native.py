@@ -115,7 +115,7 @@ class NativeStrategy:
                 RequestSpec(
                     key=key,
                     system=f"{fmt.name}:{key}",
-                    ctx=ParseContext(categories=categories, target=target),
+                    ctx=ParseContext(categories=categories, target=target, task=options.task),
                     fmt=fmt.parser,
                     native=renderer(fmt, fixed, effort, key),
                     score_rule=fmt.score,
