@@ -188,6 +188,8 @@ class RunSummary(_Figures):
     backend: str | None = None
     model: str | None = None
     strategy: str | None = None
+    #: prompt / response / refusal (service/tasks.py)
+    task: str | None = None
     policies: str | None = None
     dataset: str | None = None
     dataset_fingerprint: str | None = None
