@@ -112,6 +112,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sweep_cmd",
         "Throughput and latency at each concurrency; marks the knee; writes CSV and PNG.",
     ),
+    "view": (
+        "view_command",
+        "view_cmd",
+        "Web viewer over the run store: runs, samples, one sample, compare; live runs update.",
+    ),
     "watch": (
         "client_command",
         "watch_cmd",

@@ -1,4 +1,4 @@
-"""``bench perf client|saturation|scores|memory|parse``: benchmarks of policybench itself, figures side by side."""
+"""``bench perf client|saturation|scores|memory|parse|viewer``: benchmarks of policybench itself, figures side by side."""
 
 from __future__ import annotations
 
@@ -110,3 +110,22 @@ def perf_parse_cmd(repeat: int, as_json: bool) -> None:
     from .perf.report import print_figures
 
     print_figures("parse", run_parse_bench(repeat), as_json)
+
+
+@perf_group.command("viewer")
+@option("--records", type=int, default=1_000_000, show_default=True, help="Records in the big run.")
+@option(
+    "--write-sample",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="Records written with and without tags, for the write-cost ratio.",
+)
+@option("--repeats", type=int, default=5, show_default=True, help="Fetches per page (median).")
+@json_option
+def perf_viewer_cmd(records: int, write_sample: int, repeats: int, as_json: bool) -> None:
+    """Viewer pages over HTTP on a stored run of 1,000,000 records: open, filter, search."""
+    from .perf.report import print_figures
+    from .perf.viewer import run_viewer_bench
+
+    print_figures("viewer", run_viewer_bench(records, write_sample, repeats), as_json)

@@ -61,6 +61,11 @@ def build_sim_config(opts: dict[str, Any]) -> SimConfig:
             prefix_caching=opts["prefix_caching"],
             style=opts["style"],
             independent_models=opts["independent_models"],
+            # as vLLM: the served names only, unless independent models are asked for
+            # without naming them
+            served_models=()
+            if opts["independent_models"] and not opts["served_model_names"]
+            else (model, *opts["served_model_names"]),
             reasoning_field=opts["reasoning_field"],
             refusal_rate=opts["refusal_rate"],
             empty_rate=opts["empty_rate"],
@@ -110,6 +115,12 @@ async def _serve_until(config: SimConfig, host: str, port: int, stop: asyncio.Ev
     help="Dataset(s) whose gold labels the simulated model knows (repeatable).",
 )
 @option("--model", default=None, help="Model name it serves (default: the profile's).")
+@option(
+    "--served-model-name",
+    "served_model_names",
+    multiple=True,
+    help="Another model name it serves (repeatable); requests for any other get vLLM's 404.",
+)
 @option(
     "--profile",
     default="gpt-oss-safeguard-20b-h100",

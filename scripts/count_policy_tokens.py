@@ -63,21 +63,34 @@ def check_layout(path: Path, meta: dict[str, str], body: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     here = Path(__file__).resolve().parent.parent / "policies"
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("policies", nargs="?", type=Path, default=here, help="policy folder (default: %(default)s)")
-    ap.add_argument("--check", action="store_true", help="also check layout and token ranges; exit 1 on a problem")
+    ap.add_argument(
+        "policies", nargs="?", type=Path, default=here, help="policy folder (default: %(default)s)"
+    )
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="also check layout and token ranges; exit 1 on a problem",
+    )
     args = ap.parse_args(argv)
 
     try:
         import bpe_openai
     except ImportError:
-        print("needs the PyPI package 'bpe-openai' (it bundles o200k_base): pip install bpe-openai", file=sys.stderr)
+        print(
+            "needs the PyPI package 'bpe-openai' (it bundles o200k_base): pip install bpe-openai",
+            file=sys.stderr,
+        )
         return 2
     enc = bpe_openai.get_encoding("o200k_base")
 
     order = {c: i for i, c in enumerate(SHIPPED_ORDER)}
     files = sorted(
         (p for p in args.policies.glob("*/*.md") if p.stem in VERBOSITIES),
-        key=lambda p: (order.get(p.parent.name, len(order)), p.parent.name, VERBOSITIES.index(p.stem)),
+        key=lambda p: (
+            order.get(p.parent.name, len(order)),
+            p.parent.name,
+            VERBOSITIES.index(p.stem),
+        ),
     )
     if not files:
         print(f"no <category>/<verbosity>.md files under {args.policies}", file=sys.stderr)

@@ -8,6 +8,7 @@ records written before them read as unscored.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ import orjson
 from .datasets import Sample
 from .errors import ErrorKind, error_label
 from .parsers import Verdict
+from .prompts import user_content
 from .scoring import Gold, Outcome, Scorer, gold_for
 from .tasks import Task
 
@@ -100,6 +102,11 @@ class SampleResult:
                 "sample_id": s.id,
                 "seq": self.seq,
                 "source": s.source,
+                # the user turn exactly as sent (system turns are rebuilt from the run's
+                # config and policies, see service/viewer/requests.py) and when the sample
+                # finished: what the viewer shows and searches
+                "input": user_content(s),
+                "finished_at": time.time(),
                 "gold": {
                     "labels": None if gold.labels is None else sorted(gold.labels),
                     "unsafe": gold.unsafe,

@@ -20,9 +20,11 @@ from typing import Any
 import orjson
 
 from .errors import StoreError
+from .record_tags import tags_of
 from .summary import RunSummary
 
-SCHEMA_VERSION = 1
+#: 2: ``record_tags`` (the viewer's indexed facets); a version-1 store is migrated on open.
+SCHEMA_VERSION = 2
 STATUSES = ("started", "success", "cancelled", "error")
 
 _SCHEMA = """
@@ -56,6 +58,13 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (run_id, sample_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_seq ON records(run_id, seq);
+-- schema 2: each record's facets (service/record_tags.py), written with the record
+CREATE TABLE IF NOT EXISTS record_tags (
+    run_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (run_id, tag, seq)
+) WITHOUT ROWID;
 -- the HTTP service's job queue (service/api/jobs.py); additive, schema version unchanged
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -139,12 +148,39 @@ class Store:
                     "INSERT INTO meta(key, value) VALUES('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+            elif int(row[0]) == 1:
+                self._migrate_from_1()
             elif int(row[0]) != SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path}: store schema version {row[0]}, this policybench reads {SCHEMA_VERSION}"
                 )
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the run store: {exc}") from exc
+
+    def _migrate_from_1(self) -> None:
+        """Version 1 -> 2: tag the records already stored, in one transaction."""
+        with self._transaction():
+            last: tuple[str, int] = ("", -1)
+            while True:
+                rows = self._db.execute(
+                    "SELECT run_id, seq, record FROM records WHERE (run_id, seq) > (?, ?)"
+                    " ORDER BY run_id, seq LIMIT 5000",
+                    last,
+                ).fetchall()
+                if not rows:
+                    break
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO record_tags(run_id, tag, seq) VALUES (?,?,?)",
+                    [
+                        (run_id, tag, seq)
+                        for run_id, seq, rec in rows
+                        for tag in tags_of(orjson.loads(rec))
+                    ],
+                )
+                last = (rows[-1][0], rows[-1][1])
+            self._db.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
+            )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -276,11 +312,22 @@ class Store:
         """
         if not records:
             return
-        with self._lock, self._transaction():  # records and dispatch time together
+        with self._lock, self._transaction():  # records, tags and dispatch time together
+            # tags only for the records this batch adds (a re-sent one keeps its first)
+            known = self._known_ids(run_id, [r[0] for r in records])
+            tags = [
+                (run_id, tag, seq)
+                for sid, seq, _, rec in records
+                if sid not in known
+                for tag in tags_of(orjson.loads(rec))
+            ]
             self._db.executemany(
                 "INSERT OR IGNORE INTO records(run_id, sample_id, seq, outcome, record)"
                 " VALUES (?,?,?,?,?)",
                 [(run_id, sid, seq, outcome, rec.decode()) for sid, seq, outcome, rec in records],
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO record_tags(run_id, tag, seq) VALUES (?,?,?)", tags
             )
             if dispatch_seconds is None:
                 self._db.execute(
@@ -291,6 +338,20 @@ class Store:
                     "UPDATE runs SET updated_at=?, dispatch_seconds=? WHERE run_id=?",
                     (time.time(), dispatch_seconds, run_id),
                 )
+
+    def _known_ids(self, run_id: str, ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            known.update(
+                r[0]
+                for r in self._db.execute(
+                    "SELECT sample_id FROM records WHERE run_id=? AND sample_id IN"
+                    f" ({','.join('?' * len(chunk))})",
+                    (run_id, *chunk),
+                )
+            )
+        return known
 
     def recorded_ids(self, run_id: str) -> set[str]:
         with self._lock:

@@ -92,7 +92,7 @@ def vllm(
     realvllm.require_vllm()
     python = realvllm.vllm_python()
     assert python is not None
-    cache = request.config.cache  # None under -p no:cacheprovider
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     models = Path(cache.mkdir("tiny-models")) if cache else tmp_path_factory.mktemp("models")
     pool = realvllm.VllmPool(python, tmp_path_factory.mktemp("vllm"), models)
     _POOLS.append(pool)

@@ -180,9 +180,7 @@ class VllmServer:
     @property
     def answer_tokens(self) -> int:
         """Completion tokens of one answer of a fixed-answer model, the end token included."""
-        about = json.loads((self.model_dir / "answer.json").read_text())
-        assert about["completion_tokens"], "a random model has no fixed answer"
-        return int(about["completion_tokens"])
+        return answer_tokens(self.model_dir)
 
     def metrics(self) -> Metrics:
         return Metrics.parse(http_get(self.root + "/metrics").decode())
@@ -243,6 +241,10 @@ class VllmPool:
         tmp.rename(out)
         return out
 
+    def answer_tokens(self, answer: str) -> int:
+        """Completion tokens of one answer of the model answering ``answer``."""
+        return answer_tokens(self.model_dir(answer))
+
     def server(
         self,
         answer: str | None = SAFE_JSON,
@@ -271,28 +273,7 @@ class VllmPool:
     def _start(self, model_dir: Path, names: tuple[str, ...], answer: str | None) -> VllmServer:
         port = free_port()
         home = self.workdir / f"server-{port}"
-        for sub in ("cache", "tmp", "rpc", "config"):
-            (home / sub).mkdir(parents=True, exist_ok=True)
-        cpus = sorted(os.sched_getaffinity(0))
-        core = cpus[len(self.starts) % len(cpus)]
-        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-        env.update(
-            VLLM_CPU_KVCACHE_SPACE="2",
-            VLLM_CPU_OMP_THREADS_BIND=str(core),
-            VLLM_HOST_IP="127.0.0.1",
-            HF_HUB_OFFLINE="1",
-            TRANSFORMERS_OFFLINE="1",
-            VLLM_NO_USAGE_STATS="1",
-            DO_NOT_TRACK="1",
-            VLLM_CACHE_ROOT=str(home / "cache" / "vllm"),
-            VLLM_CONFIG_ROOT=str(home / "config"),
-            VLLM_RPC_BASE_PATH=str(home / "rpc"),
-            XDG_CACHE_HOME=str(home / "cache"),
-            HF_HOME=str(home / "cache" / "hf"),
-            TORCHINDUCTOR_CACHE_DIR=str(home / "cache" / "inductor"),
-            TMPDIR=str(home / "tmp"),
-            PYTHONUNBUFFERED="1",
-        )
+        env = self.env(home)
         args = [
             str(self.python),
             *("-m", "vllm.entrypoints.openai.api_server"),
@@ -322,10 +303,69 @@ class VllmPool:
         self.starts.append((names[0], server.started_in))
         return server
 
+    def env(self, home: Path) -> dict[str, str]:
+        """The environment of one vLLM process: one core, offline, everything under ``home``."""
+        for sub in ("cache", "tmp", "rpc", "config"):
+            (home / sub).mkdir(parents=True, exist_ok=True)
+        cpus = sorted(os.sched_getaffinity(0))
+        core = cpus[len(self.starts) % len(cpus)]
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        env.update(
+            VLLM_CPU_KVCACHE_SPACE="2",
+            VLLM_CPU_OMP_THREADS_BIND=str(core),
+            VLLM_HOST_IP="127.0.0.1",
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            VLLM_NO_USAGE_STATS="1",
+            DO_NOT_TRACK="1",
+            VLLM_CACHE_ROOT=str(home / "cache" / "vllm"),
+            VLLM_CONFIG_ROOT=str(home / "config"),
+            VLLM_RPC_BASE_PATH=str(home / "rpc"),
+            XDG_CACHE_HOME=str(home / "cache"),
+            HF_HOME=str(home / "cache" / "hf"),
+            TORCHINDUCTOR_CACHE_DIR=str(home / "cache" / "inductor"),
+            TMPDIR=str(home / "tmp"),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def run_batch(self, answer: str | None, name: str, requests: Path, results: Path) -> None:
+        """Answer a batch file offline with vLLM's own ``run_batch`` (an engine of its own)."""
+        home = self.workdir / f"run-batch-{len(self.starts)}-{results.stem}"
+        env = self.env(home)
+        args = [
+            str(self.python),
+            *("-m", "vllm.entrypoints.openai.run_batch", "-i", str(requests), "-o", str(results)),
+            *("--model", str(self.model_dir(answer)), "--served-model-name", name),
+            *("--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager"),
+        ]
+        log = home / "run_batch.log"
+        began = time.monotonic()
+        with log.open("wb") as out:
+            done = subprocess.run(
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=home,
+                timeout=900,
+                check=False,
+            )
+        self.starts.append((f"run_batch {name}", time.monotonic() - began))
+        if done.returncode != 0:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            raise RuntimeError(f"run_batch exited with {done.returncode} ({log}):\n{tail}")
+
     def close(self) -> None:
         while self.servers:
             _key, server = self.servers.popitem()
             server.stop()
+
+
+def answer_tokens(model_dir: Path) -> int:
+    about = json.loads((model_dir / "answer.json").read_text())
+    assert about["completion_tokens"], "a random model has no fixed answer"
+    return int(about["completion_tokens"])
 
 
 def default_name(answer: str | None) -> str:

@@ -7,6 +7,10 @@ the Grafana dashboard through Prometheus's HTTP API, reads the rule health, then
 every process before any test looks at the results.  Also ``promtool check`` on the
 shipped files and ``promtool check metrics`` on our exposition.  Skips where the
 ``prometheus``/``promtool`` binaries are absent.
+
+The same stack runs once more with real vLLM (``vllm_stack``, tests marked ``vllm``) in
+place of the simulator: every ``vllm:`` series the dashboard queries must exist on the
+real server's ``/metrics``, as Prometheus scraped it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 import pytest
 
 from .conftest import REPO
+from .realvllm import SAFE_JSON, VllmPool
 
 pytestmark = pytest.mark.prometheus
 
@@ -122,30 +127,56 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
     if PROMETHEUS is None:
         pytest.skip("the prometheus binary is not installed (apt-get install prometheus)")
     tmp = tmp_path_factory.mktemp("prometheus")
-    sim_port, metrics_port, prom_port = free_port(), free_port(), free_port()
+    sim_port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    devnull = subprocess.DEVNULL
-    with contextlib.ExitStack() as procs:
-        sim = procs.enter_context(
-            process(
-                [
-                    *BENCH,
-                    *("sim", "--port", str(sim_port), "--dataset", "balanced"),
-                    *("--model", "sim-guard", "--error-rate", "0.2", "--time-scale", "0.1"),
-                ],
-                stdout=devnull,
-                stderr=devnull,
-                env=env,
-            )
-        )
+    with process(
+        [
+            *BENCH,
+            *("sim", "--port", str(sim_port), "--dataset", "balanced"),
+            *("--model", "sim-guard", "--error-rate", "0.2", "--time-scale", "0.1"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    ) as sim:
         sim_base = f"http://127.0.0.1:{sim_port}"
         wait_until("the simulated server", lambda: get(sim_base + "/v1/models"), proc=sim)
         try:
             sim_has_vllm = b"vllm:num_requests_running" in get(sim_base + "/metrics")
         except (OSError, urllib.error.URLError):
             sim_has_vllm = False
+        return run_stack(tmp, sim_base, "sim-guard", scrape_server=sim_has_vllm)
 
-        targets = [f"127.0.0.1:{sim_port}"] if sim_has_vllm else []
+
+@pytest.fixture(scope="module")
+def vllm_stack(tmp_path_factory: pytest.TempPathFactory, vllm: VllmPool) -> Stack:
+    """The same stack with real vLLM (its CPU build, a fixed-answer tiny model) as the server."""
+    if PROMETHEUS is None:
+        pytest.skip("the prometheus binary is not installed (apt-get install prometheus)")
+    server = vllm.server(SAFE_JSON)
+    return run_stack(
+        tmp_path_factory.mktemp("prometheus-vllm"),
+        server.root,
+        server.model,
+        scrape_server=True,
+        extra=("--max-tokens", "64", "--limit", "40"),
+    )
+
+
+def run_stack(
+    tmp: Path,
+    server_base: str,
+    model: str,
+    *,
+    scrape_server: bool,
+    extra: tuple[str, ...] = (),
+) -> Stack:
+    """Prometheus scraping the server and a ``bench run --metrics-port`` against it; every
+    dashboard expression evaluated once the run's final values are scraped."""
+    metrics_port, prom_port = free_port(), free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with contextlib.ExitStack() as procs:
+        targets = [server_base.removeprefix("http://")] if scrape_server else []
         config = {
             "global": {"scrape_interval": SCRAPE, "evaluation_interval": SCRAPE},
             "rule_files": [str(DEPLOY / "prometheus" / "alerts.yml")],
@@ -191,10 +222,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
             process(
                 [
                     *BENCH,
-                    *("run", "--dataset", "balanced", "--base-url", sim_base + "/v1"),
-                    *("--model", "sim-guard", "--concurrency", "8", "--json", "--no-progress"),
+                    *("run", "--dataset", "balanced", "--base-url", server_base + "/v1"),
+                    *("--model", model, "--concurrency", "8", "--json", "--no-progress"),
                     *("--store", str(tmp / "runs.sqlite"), "--metrics-port", str(metrics_port)),
-                    *("--metrics-linger", "100"),
+                    *("--metrics-linger", "100", *extra),
                 ],
                 stdout=subprocess.PIPE,
                 stderr=bench_err,
@@ -207,7 +238,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
         assert line, "bench run printed no summary"
         summary = json.loads(line)
         rid = summary["run_id"]
-        stack = Stack(summary, sim_has_vllm)
+        stack = Stack(summary, scrape_server)
         # the run has finished: wait for a scrape that saw it finish, and for enough
         # scrapes of the run that rate() has two points in its window
         wait_until(
@@ -218,8 +249,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
             ),
             proc=bench,
         )
-        if sim_has_vllm:
-            wait_until("a scrape of the simulator", lambda: query("vllm:generation_tokens_total"))
+        if scrape_server:
+            wait_until(
+                "a scrape of the server's final counters",
+                lambda: query(
+                    f"vllm:generation_tokens_total >= {summary['tokens']['completion']}"
+                    if summary["tokens"]["completion"]
+                    else "vllm:generation_tokens_total"
+                ),
+            )
         stack.exposition = get(f"http://127.0.0.1:{metrics_port}/metrics").decode()
         for _title, _legend, expr in dashboard_targets():
             stack.results[expr] = query(concrete(expr, rid))
@@ -331,3 +369,24 @@ def test_promtool_accepts_the_shipped_files(what: str, path: Path) -> None:
         check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.vllm
+def test_every_vllm_panel_expression_returns_data_from_real_vllm(vllm_stack: Stack) -> None:
+    s = vllm_stack.summary
+    assert s["status"] == "success" and s["errors"] == 0 and s["parse_failures"] == 0
+    vllm = [(t, lg, e) for t, lg, e in dashboard_targets() if "vllm:" in e]
+    assert vllm
+    empty = [(t, lg, e) for t, lg, e in vllm if not vllm_stack.results[e]]
+    assert not empty, empty
+
+
+@pytest.mark.vllm
+def test_policybench_panels_work_against_real_vllm(vllm_stack: Stack) -> None:
+    empty = [
+        (title, legend, expr)
+        for title, legend, expr in dashboard_targets()
+        if "vllm:" not in expr and not vllm_stack.results[expr]
+    ]
+    assert not empty, empty
+    assert vllm_stack.bench_rc == 0, vllm_stack.bench_stderr

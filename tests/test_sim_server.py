@@ -165,3 +165,57 @@ async def test_metrics_counters_after_requests(sim: SimFactory) -> None:
     assert m["vllm:prompt_tokens_total"][1] == 3 * usage["prompt_tokens"]
     assert m["vllm:prefix_cache_hits_total"][1] > 0  # the shared system prompt
     assert m["vllm:num_requests_running"][1] == 0
+
+
+async def test_errors_are_answered_as_vllm_answers_them(sim: SimFactory) -> None:
+    """The checks tests/test_sim_parity.py compares with real vLLM, here without vLLM."""
+    good = {**CHAT, "model": "guard"}
+    async with (
+        sim(model="guard", served_models=("guard", "alias"), max_model_len=1000) as (url, _),
+        aiohttp.ClientSession() as s,
+    ):
+
+        async def send(path: str, body: Any, method: str = "POST") -> tuple[int, Any]:
+            async with s.request(method, url.removesuffix("/v1") + path, json=body) as resp:
+                return resp.status, await resp.json()
+
+        status, obj = await send("/v1/chat/completions", {**good, "model": "nope"})
+        assert status == 404 and obj == {
+            "error": {
+                "message": "The model `nope` does not exist. Valid aliases: guard, alias.",
+                "type": "NotFoundError",
+                "param": "model",
+                "code": 404,
+            }
+        }
+        assert (await send("/v1/chat/completions", {**good, "model": "alias"}))[0] == 200
+        status, obj = await send("/v1/chat/completions", {**good, "max_tokens": 1001})
+        assert status == 400 and obj["error"]["param"] == "max_tokens"
+        assert "cannot be greater than max_model_len=1000" in obj["error"]["message"]
+        status, obj = await send("/v1/chat/completions", {**good, "max_tokens": 0})
+        assert status == 400 and "at least 1, got 0" in obj["error"]["message"]
+        long = {**good, "messages": [{"role": "user", "content": "word " * 5000}]}
+        status, obj = await send("/v1/chat/completions", long)
+        assert status == 400 and obj["error"]["param"] == "input_tokens"
+        assert "at least 1001 input tokens" in obj["error"]["message"]
+        assert await send("/v1/nope", None, "GET") == (404, {"detail": "Not Found"})
+        assert await send("/v1/chat/completions", None, "GET") == (
+            405,
+            {"detail": "Method Not Allowed"},
+        )
+        batch = {"model": "guard", "messages": [CHAT["messages"]] * 2, "stream": True}
+        status, obj = await send("/v1/chat/completions/batch", batch)
+        assert status == 200 and len(obj["choices"]) == 2  # stream is ignored there
+        status, obj = await send("/v1/models", None, "GET")
+        assert [m["id"] for m in obj["data"]] == ["guard", "alias"]
+        assert obj["data"][0]["max_model_len"] == 1000
+
+
+async def test_an_answer_that_stops_counts_its_end_token(sim: SimFactory) -> None:
+    async with sim(reasoning_tokens=0, style="json-plain") as (url, _):
+        obj = await post(url + "/chat/completions", CHAT)
+    choice = obj["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    # the sim's tokens are 4 characters each (rounded down); the end token is one more
+    content_tokens = max(1, len(choice["message"]["content"]) // 4)
+    assert obj["usage"]["completion_tokens"] == content_tokens + 1

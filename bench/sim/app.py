@@ -34,6 +34,7 @@ from .profile import Profile
 from .prompt_reading import read_question
 from .rendering import block_hashes, count_tokens, render_chat, render_output, split_rendered
 from .streaming import stream_chat
+from .vllm_errors import error, fastapi_not_found, over_limits, prompt_too_long, unknown_model
 
 CONFIG: web.AppKey[SimConfig] = web.AppKey("config", SimConfig)
 PROFILE: web.AppKey[Profile] = web.AppKey("profile", Profile)
@@ -57,15 +58,20 @@ class SimStats:
 
 STATS: web.AppKey[SimStats] = web.AppKey("stats", SimStats)
 
-MAX_COMPLETION_PROMPTS = 1024  # VLLM_MAX_COMPLETION_PROMPTS in vLLM 0.33
+MAX_COMPLETION_PROMPTS = 1024
+SYSTEM_FINGERPRINT = (
+    "policybench-sim"  # vLLM sends "vllm-VERSION-HASH"  # VLLM_MAX_COMPLETION_PROMPTS in vLLM 0.33
+)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    kind = {400: "BadRequestError", 429: "RateLimitError", 503: "ServiceUnavailableError"}
-    body = {"error": {"message": message, "type": kind.get(status, "InternalServerError"), "code": status}}  # fmt: skip
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )
+    return error(status, message, headers=headers)
+
+
+def _refused(app: web.Application, body: dict[str, Any]) -> web.Response | None:
+    """vLLM's checks before a request reaches the engine: the model, then ``max_tokens``."""
+    cfg = app[CONFIG]
+    return unknown_model(cfg, body) or over_limits(cfg, body)
 
 
 async def _early_fault(request: web.Request, fault: str | None) -> web.StreamResponse | None:
@@ -115,6 +121,14 @@ async def _late_fault(request: web.Request, fault: str | None, body: bytes) -> w
     return web.Response(body=body, content_type="application/json")
 
 
+def _end_token(answer: Answer, max_tokens: object) -> int:
+    """1 where the answer stops with its end token and ``max_tokens`` leaves room for it."""
+    if answer.finish_reason != "stop":
+        return 0
+    room = not isinstance(max_tokens, int) or answer.completion_tokens < max_tokens
+    return 1 if room else 0
+
+
 def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any], native: NativeQuestion | None = None) -> tuple[Answer, Seq]:  # fmt: skip
     cfg, profile = app[CONFIG], app[PROFILE]
     knowledge = app[KNOWLEDGE]
@@ -144,11 +158,13 @@ def _prepare(app: web.Application, system: str, user: str, body: dict[str, Any],
         max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
     )
     prompt = render_chat(system, user, effort, profile.reasoning)
+    # an answer that stops generates its end token too, and vLLM counts it
     seq = Seq(
         prompt_tokens=count_tokens(prompt),
-        output_tokens=answer.completion_tokens,
+        output_tokens=answer.completion_tokens + _end_token(answer, max_tokens),
         block_hashes=block_hashes(prompt, profile.block_size),
         finish_reason=answer.finish_reason,
+        max_tokens=max_tokens if isinstance(max_tokens, int) else None,
     )
     return answer, seq
 
@@ -231,6 +247,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         system, user = _split_conversation(messages)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return _error(400, "invalid request body")
+    refused = _refused(app, body)
+    if refused is not None:
+        return refused
     fault = app[FAULTS].draw()
     early = await _early_fault(request, fault)
     if early is not None:
@@ -238,6 +257,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     model = str(body.get("model") or app[CONFIG].model)
     native = None if system else read_chat(messages, body, model, app[KNOWLEDGE])
     answer, seq = _prepare(app, system, user, body, native)
+    too_long = prompt_too_long(app[CONFIG], seq.prompt_tokens)
+    if too_long is not None:
+        return too_long
     field = app[PROFILE].reasoning_field
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -249,6 +271,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
+        "system_fingerprint": SYSTEM_FINGERPRINT,
         "model": model,
         "choices": [
             {
@@ -280,6 +303,9 @@ async def completions(request: web.Request) -> web.StreamResponse:
         return _error(400, f"prompt: at most {MAX_COMPLETION_PROMPTS} prompts per request")
     if body.get("stream"):
         return _error(400, "simulated server: streaming /v1/completions is not supported")
+    refused = _refused(app, body)
+    if refused is not None:
+        return refused
     if len(prompts) > 1:
         app[STATS].batches += 1
     fault = app[FAULTS].draw()
@@ -294,6 +320,9 @@ async def completions(request: web.Request) -> web.StreamResponse:
         system, user = ("", "") if native is not None else split_rendered(text)
         answer, seq = _prepare(app, system, user, body, native)
         seq.prompt_tokens = count_tokens(text) if isinstance(p, str) else max(1, len(p))
+        too_long = prompt_too_long(app[CONFIG], seq.prompt_tokens)
+        if too_long is not None:
+            return too_long
         work.append((answer, seq))
     await asyncio.gather(*(_generate(app, seq) for _, seq in work))
     choices = [
@@ -311,6 +340,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
         "id": f"cmpl-{uuid.uuid4().hex}",
         "object": "text_completion",
         "created": int(time.time()),
+        "system_fingerprint": SYSTEM_FINGERPRINT,
         "model": str(body.get("model") or app[CONFIG].model),
         "choices": choices,
         "usage": _usage(prompt_tokens, completion_tokens),
@@ -335,8 +365,10 @@ async def chat_completions_batch(request: web.Request) -> web.StreamResponse:
             pairs.append(_split_conversation(conv))
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         return _error(400, f"invalid request body: {exc}")
-    if body.get("stream"):
-        return _error(400, "stream is not supported by the batch chat route")
+    # vLLM ignores ``stream`` here and answers one JSON body (200)
+    refused = _refused(app, body)
+    if refused is not None:
+        return refused
     if body.get("n", 1) != 1:
         return _error(400, "n must be 1 for the batch chat route")
     app[STATS].batches += 1
@@ -346,6 +378,10 @@ async def chat_completions_batch(request: web.Request) -> web.StreamResponse:
     if early is not None:
         return early
     work = [_prepare(app, system, user, body) for system, user in pairs]
+    for _answer, seq in work:
+        too_long = prompt_too_long(app[CONFIG], seq.prompt_tokens)
+        if too_long is not None:
+            return too_long
     await asyncio.gather(*(_generate(app, seq) for _, seq in work))
     field = app[PROFILE].reasoning_field
     choices = [
@@ -357,6 +393,7 @@ async def chat_completions_batch(request: web.Request) -> web.StreamResponse:
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
+        "system_fingerprint": SYSTEM_FINGERPRINT,
         "model": str(body.get("model") or app[CONFIG].model),
         "choices": choices,
         "usage": _usage(
@@ -373,12 +410,15 @@ async def models(request: web.Request) -> web.Response:
             "object": "list",
             "data": [
                 {
-                    "id": cfg.model,
+                    "id": name,
                     "object": "model",
+                    "created": int(time.time()),
+                    "permission": [],
                     "owned_by": "policybench-sim",
-                    "max_model_len": 131072,
+                    "max_model_len": cfg.max_model_len,
                     "root": request.app[PROFILE].model,
                 }
+                for name in cfg.served_models or (cfg.model,)
             ],
         }
     )
@@ -394,7 +434,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def build_app(config: SimConfig) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[fastapi_not_found])
     knowledge = Knowledge(config.seed)
     knowledge.learn(config.datasets)
     profile = config.resolved_profile()

@@ -54,6 +54,11 @@ class SimConfig:
     #: Logprobs: how much surer right answers are than wrong ones (logits; 0 = no better
     #: than the verdicts themselves).  See ``bench/sim/logprobs.py``.
     logprob_separation: float = 2.0
+    #: The model names it serves, as vLLM's ``--served-model-name``: any other is a 404.
+    #: Empty: any name is served (in-process runs and tests ask for whatever they like).
+    served_models: tuple[str, ...] = ()
+    #: vLLM's ``--max-model-len``: longer prompts and larger ``max_tokens`` are a 400.
+    max_model_len: int = 131072
     # the first version's latency knobs: when any is set, each request takes
     # (base + prompt * per_prompt + completion * per_output) * time_scale, at most
     # max_num_seqs at once, instead of the step model

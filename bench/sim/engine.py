@@ -48,6 +48,8 @@ class EngineSequence:
     block_hashes: tuple[int, ...] = ()
     #: ``"stop"`` or ``"length"``: how the request ends once its tokens are out.
     finish_reason: str = "stop"
+    #: The request's ``max_tokens`` as the engine applies it (vLLM's request_params_* metrics).
+    max_tokens: int | None = None
     #: Called once per generated token (streaming); ``None`` when not streaming.
     on_token: Callable[[int], None] | None = None
     arrival: float = 0.0

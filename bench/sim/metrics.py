@@ -37,7 +37,20 @@ TOKEN_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2
                  10000.0, 20000.0, 50000.0, 100000.0)  # fmt: skip
 ITERATION_BUCKETS = (1.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
                      8192.0, 16384.0)  # fmt: skip
+PREEMPTION_BUCKETS = (1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0)
+N_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0)
 FINISH_REASONS = ("stop", "length", "abort", "error")
+#: Families vLLM 0.32 exports that stay at zero here (no KV connector, no multi-modal input,
+#: no FLOP estimates on the simulated hardware), with vLLM's help text.
+ZERO_COUNTERS = (
+    ("vllm:estimated_flops_per_gpu", "Estimated number of floating point operations per GPU (for Model Flops Utilization calculations)."),
+    ("vllm:estimated_read_bytes_per_gpu", "Estimated number of bytes read from memory per GPU (for Model Flops Utilization calculations)."),
+    ("vllm:estimated_write_bytes_per_gpu", "Estimated number of bytes written to memory per GPU (for Model Flops Utilization calculations)."),
+    ("vllm:external_prefix_cache_queries", "External prefix cache queries from KV connector cross-instance cache sharing, in terms of number of queried tokens."),
+    ("vllm:external_prefix_cache_hits", "External prefix cache hits from KV connector cross-instance cache sharing, in terms of number of cached tokens."),
+    ("vllm:mm_cache_queries", "Multi-modal cache queries, in terms of number of queried items."),
+    ("vllm:mm_cache_hits", "Multi-modal cache hits, in terms of number of cached items."),
+)  # fmt: skip
 
 
 class Hist:
@@ -93,6 +106,12 @@ class SimMetrics(Collector):
         self.req_prompt = Hist(TOKEN_BUCKETS)
         self.req_generation = Hist(TOKEN_BUCKETS)
         self.iteration = Hist(ITERATION_BUCKETS)
+        self.inference_time = Hist(E2E_BUCKETS)
+        self.max_generation = Hist(TOKEN_BUCKETS)
+        self.params_max_tokens = Hist(TOKEN_BUCKETS)
+        self.params_n = Hist(N_BUCKETS)
+        self.req_preemptions = Hist(PREEMPTION_BUCKETS)
+        self.prefill_computed = Hist(TOKEN_BUCKETS)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
 
@@ -120,6 +139,14 @@ class SimMetrics(Collector):
         self.e2e.observe(seq.finished_at - seq.arrival)
         self.req_prompt.observe(seq.prompt_tokens)
         self.req_generation.observe(seq.output_tokens)
+        if seq.scheduled_at is not None:
+            self.inference_time.observe(seq.finished_at - seq.scheduled_at)
+        limit = seq.max_tokens if seq.max_tokens is not None else seq.output_tokens
+        self.max_generation.observe(limit)
+        self.params_max_tokens.observe(limit)
+        self.params_n.observe(1)
+        self.req_preemptions.observe(0)
+        self.prefill_computed.observe(seq.prompt_tokens - seq.cached_tokens)
         decode = seq.finished_at - seq.first_token_at
         self.decode_time.observe(decode)
         if seq.output_tokens > 1:
@@ -180,5 +207,69 @@ class SimMetrics(Collector):
             (self.req_prompt, "vllm:request_prompt_tokens", "Number of prefill tokens processed."),
             (self.req_generation, "vllm:request_generation_tokens", "Number of generation tokens processed."),
             (self.iteration, "vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step."),
+            (self.inference_time, "vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request."),
+            (self.max_generation, "vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens."),
+            (self.params_max_tokens, "vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter."),
+            (self.params_n, "vllm:request_params_n", "Histogram of the n request parameter."),
+            (self.req_preemptions, "vllm:request_num_preemptions", "Histogram of the number of times a request was preempted."),
+            (self.prefill_computed, "vllm:request_prefill_kv_computed_tokens", "Histogram of new KV tokens computed during prefill (excluding cached tokens)."),
         ):  # fmt: skip
             yield hist.family(name, doc, labels, values)
+        yield from self._more(labels, values, waiting)
+
+    def _more(self, labels: list[str], values: list[str], waiting: int) -> Iterator[Metric]:
+        """The rest of vLLM 0.32's families, with its types and labels."""
+        for name, doc in ZERO_COUNTERS:
+            c = CounterMetricFamily(name, doc, labels=labels)
+            c.add_metric(values, 0.0)
+            yield c
+        computed = float(self.prompt_tokens - self.cache_hits)
+        by_source = CounterMetricFamily(
+            "vllm:prompt_tokens_by_source",
+            "Number of prompt tokens by source.",
+            labels=[*labels, "source"],
+        )
+        for source, count in (
+            ("local_compute", max(0.0, computed)),
+            ("local_cache_hit", float(self.cache_hits)),
+            ("external_kv_transfer", 0.0),
+        ):
+            by_source.add_metric([*values, source], count)
+        yield by_source
+        cached = CounterMetricFamily(
+            "vllm:prompt_tokens_cached",
+            "Number of cached prompt tokens (local + external).",
+            labels=labels,
+        )
+        cached.add_metric(values, float(self.cache_hits))
+        yield cached
+        tiers = CounterMetricFamily(
+            "vllm:prompt_tokens_cached_by_source",
+            "Prefix-cache hit tokens by the cache tier that supplied them.",
+            labels=[*labels, "source"],
+        )
+        for tier in ("device", "host", "p2p", "disk", "external_unspecified"):
+            tiers.add_metric([*values, tier], float(self.cache_hits) if tier == "device" else 0.0)
+        yield tiers
+        rejections = CounterMetricFamily(
+            "vllm:admission_rejections",
+            "Number of admission attempts rejected by a queue limit, by reason.",
+            labels=["model_name", "reason"],
+        )
+        for reason in ("max_num_queued_reqs", "max_num_queued_tokens"):
+            rejections.add_metric([self.model_name, reason], 0.0)
+        yield rejections
+        by_reason = GaugeMetricFamily(
+            "vllm:num_requests_waiting_by_reason",
+            "Number of waiting requests by reason.",
+            labels=[*labels, "reason"],
+        )
+        by_reason.add_metric([*values, "capacity"], float(waiting))
+        by_reason.add_metric([*values, "deferred"], 0.0)
+        yield by_reason
+        sleep = GaugeMetricFamily(
+            "vllm:engine_sleep_state", "Engine sleep state.", labels=[*labels, "sleep_state"]
+        )
+        for state, value in (("awake", 1.0), ("weights_offloaded", 0.0), ("discard_all", 0.0)):
+            sleep.add_metric([*values, state], value)
+        yield sleep

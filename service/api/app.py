@@ -24,6 +24,7 @@ from ..errors import ConfigError, InputError
 from ..redaction import url_without_credentials
 from ..runner import prepare
 from ..store import JOB_STATUSES, Store
+from ..viewer.mount import mount_viewer
 from .connections import GuardedSite, raise_file_limit, runner_options
 from .jobs import Job, JobQueue
 from .metrics import registry_for
@@ -262,6 +263,7 @@ def build_app(settings: ServiceConfig, store: Store) -> web.Application:
     r.add_get("/healthz", healthz)
     r.add_get("/readyz", readyz)
     r.add_get("/openapi.json", openapi)
+    mount_viewer(app, store, settings.token)  # the web viewer at /ui (service/viewer)
     return app
 
 

@@ -3,6 +3,10 @@
 * Every endpoint except ``/healthz`` requires ``Authorization: Bearer <token>`` when the
   service requires a token (off loopback, or whenever one is configured); the comparison
   is constant-time and a failure is a 401 with ``WWW-Authenticate: Bearer``.
+* The web viewer under ``/ui/`` (``service/viewer``) is for browsers, which cannot send a
+  bearer header: there the token may also come as the ``policybench_token`` cookie that
+  ``/ui/login`` sets (HttpOnly, SameSite=Strict, path ``/ui``), and a request without it
+  is sent to the login form.  The cookie is never accepted by the JSON API.
 * Request bodies above ``max_body_bytes`` are refused with 413 before they are read.
 * Dataset and policy paths in a submission are resolved (symlinks followed) and must lie
   under a configured root; ``..`` or a symlink that leads out is a 400 naming the field.
@@ -18,6 +22,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -34,8 +39,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: The only query parameters the API takes; any other is a 400 (nothing is ignored).
 QUERY_PARAMS = {"/v1/runs": frozenset({"status"})}
 
-#: Reachable without a token: liveness only (it says nothing about jobs).
-PUBLIC_PATHS = frozenset({"/healthz"})
+#: Reachable without a token: liveness only (it says nothing about jobs), and the
+#: viewer's login form.
+PUBLIC_PATHS = frozenset({"/healthz", "/ui/login"})
+
+#: The web viewer's paths: cookie auth as well as bearer, and its own query validation.
+UI_PREFIX = "/ui/"
+UI_COOKIE = "policybench_token"
 
 
 def error_response(status: int, message: str, field: str | None = None) -> web.Response:
@@ -54,7 +64,14 @@ def auth_middleware(
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if config.requires_token and request.path not in PUBLIC_PATHS:
             given = request.headers.get("Authorization", "").encode()
-            if expected is None or not hmac.compare_digest(given, expected):
+            ok = expected is not None and hmac.compare_digest(given, expected)
+            ui = request.path.startswith(UI_PREFIX)
+            if not ok and ui and config.token:
+                cookie = request.cookies.get(UI_COOKIE, "").encode()
+                ok = hmac.compare_digest(cookie, config.token.encode())
+            if not ok and ui and request.method == "GET":
+                raise web.HTTPSeeOther(f"/ui/login?{urlencode({'next': request.path_qs})}")
+            if not ok:
                 resp = error_response(401, "missing or wrong bearer token")
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="policybench"'
                 return resp
@@ -73,7 +90,11 @@ def errors_middleware(
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         allowed = QUERY_PARAMS.get(request.path, frozenset())
-        unknown = [k for k in request.query if k not in allowed]
+        unknown = (
+            []
+            if request.path.startswith(UI_PREFIX)
+            else [k for k in request.query if k not in allowed]
+        )
         if unknown:
             return error_response(400, f"unknown query parameter {unknown[0]!r}", unknown[0])
         length = request.content_length
