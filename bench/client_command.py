@@ -183,9 +183,11 @@ def _watch(client: _Client, run_id: str, as_json: bool) -> int:
     if as_json:
         _print_json(summary if summary is not None else end)
     elif summary:
+        from policybench.service.summary import RunSummary
+
         from .render import render_summary
 
-        render_summary(summary, Console())
+        render_summary(RunSummary.load(summary), Console())
     return EXIT_OK if end.get("status") == "done" else EXIT_FAILURE
 
 

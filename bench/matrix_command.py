@@ -13,110 +13,30 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import click
 import orjson
 from policybench.service.errors import InputError, PolicybenchError, RunError
-from policybench.service.matrix import Cell, MatrixSpec, find_run, load_matrix
-from policybench.service.observer import Observers
-from policybench.service.runner import Prepared, Run, prepare
-from policybench.service.store import Store
+from policybench.service.matrix import Cell, load_matrix
+from policybench.service.matrix_runner import CellOutcome, MatrixRunner, prepare_cells
+from policybench.service.runner import Prepared
 
-from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, stderr_console
+from .common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BenchError,
+    open_store,
+    stderr_console,
+)
 from .interrupts import graceful_interrupts
 from .options import json_option, metric_option, option, store_option
-
-
-@dataclass(slots=True)
-class CellOutcome:
-    cell: Cell
-    action: str  # skipped | resumed | new | pending
-    run_id: str | None = None
-    status: str | None = None
-
-
-def prepare_cells(spec: MatrixSpec) -> list[tuple[Cell, Prepared]]:
-    """Read every cell's dataset and policies up front; :class:`InputError` on bad input."""
-    out = []
-    for cell in spec.cells:
-        out.append((cell, prepare(cell.config)))
-    return out
-
-
-class MatrixRunner:
-    """Runs the cells one after another; :meth:`request_stop` stops the current one."""
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        api_key: str | None = None,
-        observer_factory: Callable[[], Any] | None = None,
-        on_cell: Callable[[CellOutcome], None] | None = None,
-    ) -> None:
-        self.store = store
-        self.api_key = api_key
-        self.observer_factory = observer_factory
-        self.on_cell = on_cell or (lambda _o: None)
-        self.stopped = False
-        self._current: Run | None = None
-
-    def request_stop(self) -> None:
-        self.stopped = True
-        if self._current is not None:
-            self._current.request_stop("interrupted")
-
-    def plan(self, cells: list[tuple[Cell, Prepared]]) -> list[CellOutcome]:
-        plan = []
-        for cell, prepared in cells:
-            row = find_run(
-                self.store, cell.config, prepared.dataset.fingerprint, prepared.policies.digest
-            )
-            if row is None:
-                plan.append(CellOutcome(cell, "new"))
-            elif row.status == "success":
-                plan.append(CellOutcome(cell, "skipped", row.run_id, row.status))
-            else:
-                plan.append(CellOutcome(cell, "resumed", row.run_id, row.status))
-        return plan
-
-    async def run(self, cells: list[tuple[Cell, Prepared]]) -> list[CellOutcome]:
-        from .run_command import server_for
-
-        plan = self.plan(cells)
-        for outcome, (_cell, prepared) in zip(plan, cells, strict=True):
-            if outcome.action == "skipped":
-                self.on_cell(outcome)
-                continue
-            if self.stopped:
-                outcome.action = "pending"
-                continue
-            observers = [self.observer_factory()] if self.observer_factory else []
-            async with server_for(prepared) as ready:
-                run = Run(
-                    ready,
-                    self.store,
-                    api_key=self.api_key,
-                    observer=Observers(observers),
-                    resume=outcome.run_id if outcome.action == "resumed" else None,
-                )
-                self._current = run
-                try:
-                    result = await run.execute()
-                finally:
-                    self._current = None
-            outcome.run_id, outcome.status = result.run_id, result.status
-            self.on_cell(outcome)
-            if result.status != "success":
-                self.stopped = True
-        return plan
+from .sim_backend import simulated_server
 
 
 def matrix_command(opts: dict[str, Any]) -> int:
-    from .common import open_store
     from .report.data import grid_from_plan
     from .report.terminal import render_grid
 
@@ -144,7 +64,11 @@ def matrix_command(opts: dict[str, Any]) -> int:
             )
 
         runner = MatrixRunner(
-            store, api_key=api_key, observer_factory=observer_factory, on_cell=on_cell
+            store,
+            api_key=api_key,
+            observer_factory=observer_factory,
+            on_cell=on_cell,
+            simulator=simulated_server,
         )
         console.print(
             f"matrix {spec.name}: {len(cells)} cells"
@@ -187,7 +111,7 @@ def matrix_command(opts: dict[str, Any]) -> int:
                                 "binary_f1": grid.figure(o.cell.key, "binary_f1"),
                                 "failure_rule": None
                                 if (cell_run := grid.run(o.cell.key)) is None
-                                else cell_run.summary.get("failure_rule"),
+                                else cell_run.summary.failure_rule,
                             }
                             for o in plan
                         ],

@@ -78,7 +78,7 @@ def import_batch_command(opts: dict[str, Any]) -> int:
             file=sys.stderr,
         )
     if opts["as_json"]:
-        sys.stdout.write(orjson.dumps(result.summary).decode() + "\n")
+        sys.stdout.write(orjson.dumps(result.summary.to_json()).decode() + "\n")
     else:
         from rich.console import Console
 

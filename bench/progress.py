@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from policybench.service.observer import BaseObserver
 from policybench.service.records import SampleResult
 from policybench.service.runner import RunHandle
 from policybench.service.scoring import Scorer
+from policybench.service.summary import RunSummary
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -79,7 +79,7 @@ class ProgressObserver(BaseObserver):
             acc="" if acc is None else f"{label} {acc:.1%}",
         )
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         if self._task is not None:
-            self._progress.update(self._task, completed=summary.get("completed", 0))
+            self._progress.update(self._task, completed=summary.completed)
         self._progress.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from policybench.service.summary import RunSummary
 from rich.console import Console
 from rich.table import Table
 
@@ -116,7 +117,12 @@ def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
 
 
-def render_summary(summary: dict[str, Any], console: Console) -> None:
+def render_summary(summary: RunSummary, console: Console) -> None:
+    """The run's summary tables (from its JSON view: the tables are keyed like --json)."""
+    _render(summary.to_json(), console)
+
+
+def _render(summary: dict[str, Any], console: Console) -> None:
     backend = summary.get("backend", "")
     title = (
         f"run {summary['run_id']}  [{summary['status']}]  "

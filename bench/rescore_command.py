@@ -15,16 +15,32 @@ import orjson
 from policybench.service.binary import FailureRule
 from policybench.service.errors import InputError, StoreError
 from policybench.service.rescoring import RescoreResult, rescore
+from policybench.service.summary import Interval, RunSummary
 
 from .common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BenchError, open_store, stderr_console
 from .options import failures_option, json_option, option, store_option
 
 _HEADLINES = ("multi_policy_accuracy", "binary_accuracy", "binary_f1")
+_SHOWN = (*_HEADLINES, "parse_failures")
 
 
-def _value(summary: dict[str, Any] | None, key: str) -> float | None:
-    figure = (summary or {}).get(key)
-    return figure.get("value") if isinstance(figure, dict) else figure
+def _figure(summary: RunSummary | None, key: str) -> Any:
+    """The figure ``key`` of ``summary`` as JSON (an interval, a count), or None."""
+    if summary is None:
+        return None
+    figure = {
+        "multi_policy_accuracy": summary.multi_policy_accuracy,
+        "binary_accuracy": summary.binary_accuracy,
+        "binary_f1": summary.binary_f1,
+        "parse_failures": summary.parse_failures,
+    }[key]
+    return figure.to_json() if isinstance(figure, Interval) else figure
+
+
+def _value(summary: RunSummary | None, key: str) -> float | None:
+    figure = _figure(summary, key)
+    value = figure["value"] if isinstance(figure, dict) else figure
+    return None if value is None else float(value)
 
 
 def as_json(result: RescoreResult) -> dict[str, Any]:
@@ -33,14 +49,16 @@ def as_json(result: RescoreResult) -> dict[str, Any]:
         "run_id": result.run_id,
         "output_format": result.output_format,
         "failure_rule": str(result.failures),
-        "threshold": ((result.summary.get("scores") or {}).get("operating_point") or {}).get(
-            "threshold"
+        "threshold": (
+            result.summary.scores.operating_point.threshold
+            if result.summary.scores is not None and result.summary.scores.operating_point
+            else None
         ),
         "samples": result.samples,
         "changed": result.changed,
         "same_summary": result.same_summary,
-        "previous": {k: (result.previous or {}).get(k) for k in (*_HEADLINES, "parse_failures")},
-        "summary": result.summary,
+        "previous": {k: _figure(result.previous, k) for k in _SHOWN},
+        "summary": result.summary.to_json(),
     }
 
 
@@ -56,18 +74,19 @@ def _describe(result: RescoreResult) -> str:
         f"rescore {result.rescore_id} of run {result.run_id} ({fmt}, failures: {result.failures}): "
         f"{result.samples} samples re-parsed, {result.changed} verdicts changed, no request sent"
     ]
-    for key in (*_HEADLINES, "parse_failures"):
+    for key in _SHOWN:
         old, new = _value(result.previous, key), _value(result.summary, key)
         pct = isinstance(old, float) or isinstance(new, float)
         lines.append(f"  {key}: {_show(old, pct)} -> {_show(new, pct)}")
-    old_op = ((result.previous or {}).get("scores") or {}).get("operating_point")
-    new_op = (result.summary.get("scores") or {}).get("operating_point")
+    before = result.previous.scores if result.previous is not None else None
+    old_op = before.operating_point if before is not None else None
+    new_op = result.summary.scores.operating_point if result.summary.scores is not None else None
     if new_op:
-        was = f"{old_op['threshold']:g}" if old_op else "n/a"
+        was = f"{old_op.threshold:g}" if old_op else "n/a"
         lines.append(
-            f"  operating point: threshold {was} -> {new_op['threshold']:g}, "
-            f"precision {_show(new_op['precision'], True)}, recall {_show(new_op['recall'], True)}, "
-            f"FPR {_show(new_op['false_positive_rate'], True)}"
+            f"  operating point: threshold {was} -> {new_op.threshold:g}, "
+            f"precision {_show(new_op.precision, True)}, recall {_show(new_op.recall, True)}, "
+            f"FPR {_show(new_op.false_positive_rate, True)}"
         )
     if result.same_summary:
         lines.append("  summary identical to the run's own")

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
-import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -28,7 +26,6 @@ from policybench.service.runner import (
     RunResult,
     check_resumable,
     check_servers,
-    models_of,
     prepare,
 )
 
@@ -42,8 +39,9 @@ from .common import (
     stderr_console,
 )
 from .config_options import config_options, config_values, given_on_command_line
-from .interrupts import graceful_interrupts
+from .interrupts import graceful_interrupts, interrupt_on_signal
 from .options import json_option, option, store_option
+from .sim_backend import server_for
 
 #: Options a resumed run may change: how it runs, not what it measures.
 _RESUMABLE_OVERRIDES = operational_fields(RunConfig)
@@ -167,7 +165,10 @@ def run_command(opts: dict[str, Any]) -> int:
                 return EXIT_INTERRUPTED
             _report(result, opts, console)
             if result.status == "failed":
-                click.echo(f"error: {result.summary.get('failure') or 'the run failed'}", err=True)
+                click.echo(
+                    f"error: {result.summary.to_json().get('failure') or 'the run failed'}",
+                    err=True,
+                )
             return {"success": EXIT_OK, "cancelled": EXIT_INTERRUPTED}.get(
                 result.status, EXIT_FAILURE
             )
@@ -206,15 +207,8 @@ def _metrics(opts: dict[str, Any], console: Any) -> Iterator[Any]:
             console.print(
                 f"serving the final metrics on {server.url} for {linger:g}s (Ctrl-C to stop)"
             )
-            previous = {
-                sig: signal.signal(sig, lambda *_: server.interrupt())
-                for sig in (signal.SIGINT, signal.SIGTERM)
-            }
-            try:
+            with interrupt_on_signal(server.interrupt):
                 server.linger(linger)
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
         server.stop()
 
 
@@ -225,7 +219,7 @@ def _report(result: RunResult, opts: dict[str, Any], console: Any) -> None:
 
     if opts["as_json"]:
         render_summary(result.summary, console)
-        sys.stdout.write(orjson.dumps(result.summary).decode() + "\n")
+        sys.stdout.write(orjson.dumps(result.summary.to_json()).decode() + "\n")
         sys.stdout.flush()
     else:
         render_summary(result.summary, Console())
@@ -241,23 +235,6 @@ def _run_loop(coro: Any) -> Any:
     except ImportError:  # pragma: no cover - uvloop is optional on some platforms
         return asyncio.run(coro)
     return uvloop.run(coro)
-
-
-@contextlib.asynccontextmanager
-async def server_for(prepared: Prepared) -> AsyncIterator[Prepared]:
-    """Yield ``prepared`` pointed at its server: the in-process simulator when simulated."""
-    config = prepared.config
-    if config.backend != "simulated":
-        yield prepared
-        return
-    from .sim import serve_in_background, sim_config_from_settings
-
-    sim_config = sim_config_from_settings(
-        config.sim or {}, datasets=(str(prepared.dataset_path),), model=config.model
-    )
-    sim_config = dataclasses.replace(sim_config, also_serves=models_of(prepared))
-    async with serve_in_background(sim_config) as (url, _app):
-        yield dataclasses.replace(prepared, config=config.model_copy(update={"base_url": url}))
 
 
 async def _run_async(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .common import open_store
+
+if TYPE_CHECKING:
+    from policybench.service.summary import Interval
 from .options import json_option, store_option
 
 
@@ -21,6 +25,10 @@ def runs_cmd(store: str | None, as_json: bool) -> None:
 
     db = open_store(store)
     rows = db.list_runs()
+
+    def _json(value: Interval | None) -> dict[str, Any] | None:
+        return None if value is None else value.to_json()
+
     if as_json:
         out = [
             {
@@ -34,9 +42,11 @@ def runs_cmd(store: str | None, as_json: bool) -> None:
                 "backend": r.backend,
                 "samples": r.samples_total,
                 "completed": r.completed,
-                "multi_policy_accuracy": (r.summary or {}).get("multi_policy_accuracy"),
-                "binary_accuracy": (r.summary or {}).get("binary_accuracy"),
-                "samples_per_hour": (r.summary or {}).get("samples_per_hour"),
+                "multi_policy_accuracy": _json(
+                    r.summary.multi_policy_accuracy if r.summary else None
+                ),
+                "binary_accuracy": _json(r.summary.binary_accuracy if r.summary else None),
+                "samples_per_hour": r.summary.samples_per_hour if r.summary else None,
             }
             for r in rows
         ]
@@ -59,10 +69,10 @@ def runs_cmd(store: str | None, as_json: bool) -> None:
     from pathlib import Path
 
     for r in rows:
-        s = r.summary or {}
-        multi = s.get("multi_policy_accuracy")
-        binary = s.get("binary_accuracy")
-        sph = s.get("samples_per_hour")
+        s = r.summary
+        multi = s and s.multi_policy_accuracy
+        binary = s and s.binary_accuracy
+        sph = s and s.samples_per_hour
         table.add_row(
             r.run_id,
             r.status,
@@ -71,8 +81,8 @@ def runs_cmd(store: str | None, as_json: bool) -> None:
             r.policy_set,
             Path(r.dataset).name,
             f"{r.completed}/{r.samples_total}",
-            f"{multi['value']:.1%}" if multi else "n/a",
-            f"{binary['value']:.1%}" if binary else "n/a",
+            f"{multi.value:.1%}" if multi else "n/a",
+            f"{binary.value:.1%}" if binary else "n/a",
             f"{sph:,.0f}" if sph else "n/a",
         )
     # a terminal gets its own width; a pipe or file gets whole rows instead of 80 columns

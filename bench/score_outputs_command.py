@@ -113,7 +113,7 @@ def score_outputs_cmd(file: str, as_json: bool, **opts: Any) -> None:
         raise _usage(str(exc)) from exc
     finally:
         store.close()
-    summary = dict(scored.result.summary)
+    summary = scored.result.summary.to_json()
     summary["task"] = task.value
     summary["outputs"] = {"file": str(file), "samples": scored.samples, "missing": scored.missing}
     if scored.convention is not None:
@@ -126,7 +126,7 @@ def score_outputs_cmd(file: str, as_json: bool, **opts: Any) -> None:
     from .render import render_summary
 
     console = Console()
-    render_summary(summary, console)
+    render_summary(scored.result.summary, console)
     if scored.missing:
         console.print(f"{scored.missing} samples had no output: recorded as errors")
     if scored.convention is not None:

@@ -10,13 +10,10 @@ stop at a checkpoint (they resume at the next start) and exits 0.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
-import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +21,11 @@ import click
 from policybench.service.api import ServiceConfig, serve
 from policybench.service.api.settings import normalise_url
 from policybench.service.errors import ConfigError
-from policybench.service.runner import Prepared, models_of
 
 from .common import EXIT_OK, EXIT_USAGE, BenchError, open_store
+from .interrupts import stop_on_signal
 from .options import option, store_option
-from .sim import serve_in_background, sim_config_from_settings
-
-
-@contextlib.asynccontextmanager
-async def sim_backend(prepared: Prepared) -> AsyncIterator[str]:
-    """A simulated server for one simulated run, knowing that run's dataset."""
-    config = sim_config_from_settings(
-        prepared.config.sim or {},
-        datasets=(str(prepared.dataset_path),),
-        model=prepared.config.model,
-    )
-    config = dataclasses.replace(config, also_serves=models_of(prepared))
-    async with serve_in_background(config) as (url, _app):
-        yield url
+from .sim_backend import simulated_server
 
 
 def build_settings(opts: dict[str, Any]) -> ServiceConfig:
@@ -61,7 +45,7 @@ def build_settings(opts: dict[str, Any]) -> ServiceConfig:
         upstreams=tuple(normalise_url(u) or u for u in opts["upstream"]),
         header_timeout=opts["header_timeout"],
         max_connections=opts["max_connections"],
-        sim_backend=sim_backend,
+        sim_backend=simulated_server,
     )
     try:
         return settings.check()
@@ -83,11 +67,11 @@ def serve_command(opts: dict[str, Any]) -> int:
 
 
 async def _serve(settings: ServiceConfig, store: Any) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    with stop_on_signal() as stop:
+        await _serve_until(settings, store, stop)
+
+
+async def _serve_until(settings: ServiceConfig, store: Any, stop: asyncio.Event) -> None:
     async with serve(settings, store) as url:
         shown = dataclasses.replace(settings, sim_backend=None)
         click.echo(f"policybench service on {url}", err=True)

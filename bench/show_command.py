@@ -32,7 +32,8 @@ def show_cmd(run_id: str, store: str | None, as_json: bool) -> None:
         from policybench.service.runsummary import summarise
 
         row = dataclasses.replace(row, summary=summarise(db, row.run_id).summary)
+    assert row.summary is not None
     if as_json:
-        click.echo(orjson.dumps(row.summary).decode())
+        click.echo(orjson.dumps(row.summary.to_json()).decode())
     else:
         render_summary(row.summary, Console())

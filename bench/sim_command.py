@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from typing import Any
 
@@ -13,6 +11,7 @@ from policybench.service.datasets import resolve
 from policybench.service.errors import InputError
 
 from .common import EXIT_OK, EXIT_USAGE, BenchError
+from .interrupts import stop_on_signal
 from .options import option
 from .sim import (
     FaultSpecError,
@@ -88,11 +87,11 @@ def sim_command(opts: dict[str, Any]) -> int:
 
 
 async def _serve(config: SimConfig, host: str, port: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    with stop_on_signal() as stop:
+        await _serve_until(config, host, port, stop)
+
+
+async def _serve_until(config: SimConfig, host: str, port: int, stop: asyncio.Event) -> None:
     async with serve_in_background(config, host, port) as (url, _app):
         profile = config.resolved_profile()
         click.echo(

@@ -65,6 +65,7 @@ def suite_cmd(file: str, **opts: Any) -> None:
 def suite_command(file: str, opts: dict[str, Any]) -> int:
     from policybench.service.errors import InputError, PolicybenchError, RunError
     from policybench.service.matrix import find_run
+    from policybench.service.matrix_runner import CellOutcome, MatrixRunner, prepare_cells
     from policybench.service.suite import load_suite, suite_table
 
     from . import suite_render
@@ -77,7 +78,8 @@ def suite_command(file: str, opts: dict[str, Any]) -> int:
         open_store,
         stderr_console,
     )
-    from .matrix_command import CellOutcome, MatrixRunner, _run_with_signals, prepare_cells
+    from .matrix_command import _run_with_signals
+    from .sim_backend import simulated_server
 
     console = stderr_console()
     try:
@@ -116,7 +118,11 @@ def suite_command(file: str, opts: dict[str, Any]) -> int:
 
             api_key = os.environ.get(opts["api_key_env"]) if opts["api_key_env"] else None
             runner = MatrixRunner(
-                store, api_key=api_key, observer_factory=observer_factory, on_cell=on_cell
+                store,
+                api_key=api_key,
+                observer_factory=observer_factory,
+                on_cell=on_cell,
+                simulator=simulated_server,
             )
             console.print(
                 f"suite {spec.name}: {len(spec.models)} models x {len(spec.sets)} sets"

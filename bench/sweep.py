@@ -8,6 +8,7 @@ than ``knee_gain`` throughput: past it, requests only queue.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,27 +55,21 @@ async def sweep(
                 c = todo.pop(0)
                 cfg: RunConfig = prepared.config.model_copy(update={"concurrency": c})
                 result = await Run(
-                    Prepared(
-                        cfg,
-                        prepared.dataset_path,
-                        prepared.dataset,
-                        prepared.policies,
-                        prepared.strategy,
-                    ),
+                    dataclasses.replace(prepared, config=cfg),
                     store,
                 ).execute()
                 s = result.summary
-                secs = s["dispatch_seconds"] or 1e-9
-                lat = s["request_latency_seconds"]
+                secs = s.dispatch_seconds or 1e-9
+                lat = s.request_latency_seconds
                 steps.append(
                     Step(
                         c,
-                        s["completed"],
-                        s["completed"] / secs,
-                        s["requests"] / secs,
-                        lat["p50"],
-                        lat["p90"],
-                        lat["p99"],
+                        s.completed,
+                        s.completed / secs,
+                        s.requests / secs,
+                        lat.p50,
+                        lat.p90,
+                        lat.p99,
                     )
                 )
                 # without fixed levels: keep doubling until throughput stops rising

@@ -53,7 +53,7 @@ def sweep_command(opts: dict[str, Any]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     async def go() -> Any:
-        from .run_command import server_for
+        from .sim_backend import server_for
 
         async with server_for(prepared) as ready:
             return await sweep(

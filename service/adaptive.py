@@ -23,11 +23,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .errors import RequestError
 from .limiter import Limiter
 from .observer import BaseObserver
 from .records import RequestOutcome
 
-_OVERLOAD_KINDS = frozenset({"rate_limited", "http_503"})
+#: HTTP statuses that say the server is overloaded: the limit halves at once.
+_OVERLOAD_STATUSES = frozenset({429, 503})
 
 
 class AdaptiveController(BaseObserver):
@@ -64,11 +66,14 @@ class AdaptiveController(BaseObserver):
     def limit(self) -> int:
         return self._limiter.limit
 
+    def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
+        # a 429/503 that a retry later gets past still says the server is overloaded
+        if error.status in _OVERLOAD_STATUSES:
+            self._back_off()
+
     def on_request(self, outcome: RequestOutcome) -> None:
-        if outcome.error_kind in _OVERLOAD_KINDS:
-            self._phase = "hold"
-            self._prev = None
-            self._apply(max(self._min, self._limiter.limit // 2))
+        if outcome.error_status in _OVERLOAD_STATUSES:
+            self._back_off()
             return
         self._count += 1
         if self._count < max(self._min_window, self._limiter.limit):
@@ -82,6 +87,11 @@ class AdaptiveController(BaseObserver):
             self._skip = False
             return
         self._decide(throughput)
+
+    def _back_off(self) -> None:
+        self._phase = "hold"
+        self._prev = None
+        self._apply(max(self._min, self._limiter.limit // 2))
 
     def _decide(self, throughput: float) -> None:
         limit = self._limiter.limit

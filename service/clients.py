@@ -10,15 +10,19 @@ from __future__ import annotations
 import dataclasses
 
 from .batching import BatchingClient
-from .chat_templates import load_chat_template
+from .chat_templates import ChatTemplate, load_chat_template
 from .client import ChatClient, ClientSettings
 from .config import RunConfig
 from .endpoints import ChatLike, EndpointPool
 
 
-def build_client(config: RunConfig, settings: ClientSettings) -> ChatLike:
+def build_client(
+    config: RunConfig, settings: ClientSettings, template: ChatTemplate | None = None
+) -> ChatLike:
+    """``template``: the completions route's chat template, loaded by ``prepare``."""
     urls = (config.base_url, *config.endpoints)
-    template = load_chat_template(config.chat_template) if config.batch_size > 1 else None
+    if template is None and config.batch_size > 1:
+        template = load_chat_template(config.chat_template)
 
     def one(url: str) -> ChatLike:
         client = ChatClient(dataclasses.replace(settings, base_url=url))

@@ -30,6 +30,46 @@ from .tasks import Task
 #: A run with more than this share of failed samples (after retries) ends ``failed``: its
 #: accuracy counts each failure as wrong, so at 5% it may be off by five points.
 DEFAULT_ERROR_BUDGET = 0.05
+#: Where a run's answers come from: a server, the built-in simulator, an offline batch
+#: output file, or a file of published outputs (`bench score-outputs`).
+Backend = Literal["server", "simulated", "offline-batch", "scored-outputs"]
+
+
+class SimSettings(BaseModel):
+    """The simulated server's settings, stored with a simulated run.
+
+    ``None`` leaves a setting at the simulator's own default (bench/sim/config.py), so a
+    stored run says only what was chosen.  The engine never reads them: the front end
+    that starts the simulator does.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    error_rate: float | None = Field(None, ge=0.0, le=1.0)
+    seed: int | None = None
+    profile: str | None = None
+    time_scale: float | None = Field(None, ge=0.0)
+    max_num_seqs: int | None = Field(None, ge=1)
+    max_num_batched_tokens: int | None = Field(None, ge=1)
+    kv_cache_tokens: int | None = Field(None, ge=1)
+    prefix_caching: bool | None = None
+    style: str | None = None
+    refusal_rate: float | None = Field(None, ge=0.0, le=1.0)
+    empty_rate: float | None = Field(None, ge=0.0, le=1.0)
+    truncate_rate: float | None = Field(None, ge=0.0, le=1.0)
+    independent_models: bool | None = None
+    reasoning_tokens: int | None = Field(None, ge=0)
+    reasoning_field: str | None = None
+    #: how much surer its right answers are than its wrong ones, in logits (bench/sim/logprobs.py)
+    logprob_separation: float | None = Field(None, ge=0.0)
+    #: ``KIND=RATE`` fault specs
+    faults: tuple[str, ...] = ()
+    fault_retry_after: float | None = Field(None, ge=0.0)
+    fault_slow_seconds: float | None = Field(None, ge=0.0)
+
+    def chosen(self) -> dict[str, Any]:
+        """The settings that were set (the simulator's defaults for the rest)."""
+        return self.model_dump(exclude_none=True, exclude_defaults=True)
 
 
 class RunConfig(BaseModel):
@@ -152,6 +192,12 @@ class RunConfig(BaseModel):
     timeout: Annotated[float, Option(operational=True)] = Field(
         120.0, gt=0, le=86_400, description="Seconds per request attempt."
     )
+    total_timeout: Annotated[float | None, Option(operational=True)] = Field(
+        None,
+        gt=0,
+        description="Seconds one request may take over all its attempts and retry waits "
+        "(default: no limit beyond --max-attempts).",
+    )
     max_attempts: Annotated[int, Option(operational=True)] = Field(
         4,
         ge=1,
@@ -186,11 +232,11 @@ class RunConfig(BaseModel):
         description="Slice every metric by this field: `source` or any `meta` key "
         "(at most 64 groups).",
     )
-    backend: Annotated[str, Option(cli=False, api=False)] = Field(
-        "server", description="'simulated' or 'server'"
+    backend: Annotated[Backend, Option(cli=False, api=False)] = Field(
+        "server", description="Where the answers come from."
     )
-    sim: Annotated[dict[str, Any] | None, Option(cli=False, api=False)] = Field(
-        None, description="simulator settings, when simulated"
+    sim: Annotated[SimSettings | None, Option(cli=False, api=False)] = Field(
+        None, description="The simulated server's settings, when simulated."
     )
 
     @field_validator("base_url")

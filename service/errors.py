@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -80,6 +81,38 @@ class PreflightError(InputError):
     """Before the run is recorded: the server answers, but cannot serve this run as asked."""
 
 
+class ErrorKind(StrEnum):
+    """What went wrong with one request; an HTTP failure's status code is data beside it."""
+
+    HTTP = "http"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    BAD_RESPONSE = "bad_response"
+    #: an offline batch output file has no usable answer for the request
+    BATCH_ERROR = "batch_error"
+    #: a published-outputs file has no output for the sample (service/outputs.py)
+    NO_OUTPUT = "no_output"
+    ERROR = "error"
+
+
+def error_label(kind: ErrorKind, status: int | None) -> str:
+    """The stored form of an error kind (``http_503``, ``rate_limited``, ``timeout``...)."""
+    return f"http_{status}" if kind is ErrorKind.HTTP and status is not None else kind.value
+
+
+def parse_error_label(label: str) -> tuple[ErrorKind, int | None]:
+    """:func:`error_label` read back, for records stored before the status was kept beside it."""
+    if label == ErrorKind.RATE_LIMITED:
+        return ErrorKind.RATE_LIMITED, 429
+    if label.startswith("http_") and label[5:].isdigit():
+        return ErrorKind.HTTP, int(label[5:])
+    try:
+        return ErrorKind(label), None
+    except ValueError:
+        return ErrorKind.ERROR, None
+
+
 class RequestError(PolicybenchError):
     """One failed request attempt.  ``retryable`` and ``retry_after`` drive the retry policy.
 
@@ -88,9 +121,9 @@ class RequestError(PolicybenchError):
     """
 
     retryable: bool = False
-    kind: str = "error"
     url: str | None = None
     refused: bool = False
+    kind: ErrorKind = ErrorKind.ERROR
 
     def __init__(
         self,
@@ -122,7 +155,7 @@ class HTTPStatusError(RequestError):
             f"HTTP {status}: {self.body}", status=status, headers=headers, retry_after=retry_after
         )
         self.retryable = status == 429 or status == 408 or status >= 500
-        self.kind = "rate_limited" if status == 429 else f"http_{status}"
+        self.kind = ErrorKind.RATE_LIMITED if status == 429 else ErrorKind.HTTP
 
     @property
     def server_text(self) -> str:
@@ -157,21 +190,21 @@ class TransportError(RequestError):
     """The connection failed or was dropped before a complete answer arrived."""
 
     retryable = True
-    kind = "connection"
+    kind = ErrorKind.CONNECTION
 
 
 class RequestTimeout(RequestError):
     """The attempt did not complete within its timeout."""
 
     retryable = True
-    kind = "timeout"
+    kind = ErrorKind.TIMEOUT
 
 
 class BadResponse(RequestError):
     """A 2xx answer whose body is not a usable completion (bad JSON, no choices)."""
 
     retryable = True
-    kind = "bad_response"
+    kind = ErrorKind.BAD_RESPONSE
 
 
 class RunError(PolicybenchError):

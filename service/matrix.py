@@ -14,6 +14,7 @@ dataset fingerprint and the same policy hash; such runs are matched by :func:`fi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import tomllib
 from dataclasses import dataclass
@@ -184,11 +185,22 @@ def matrix_from_raw(raw: dict[str, Any], path: Path, *, force_sim: bool = False)
 
 
 def measuring_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A stored config without the settings that do not change what a run measures."""
+    """A stored config without the settings that do not change what a run measures.
+
+    A config stored by an older version is read through today's :class:`RunConfig` first,
+    so settings added since compare at their defaults.
+    """
+    # one that no longer validates is compared as stored (it then matches nothing new)
+    with contextlib.suppress(ValidationError):
+        config = RunConfig.model_validate(config).model_dump(mode="json")
     # the dataset is matched by its fingerprint, not by the path it was read from
     out = {k: v for k, v in config.items() if k not in OPERATIONAL and k != "dataset"}
     if isinstance(out.get("sim"), dict):
-        out["sim"] = {k: v for k, v in out["sim"].items() if k not in SIM_OPERATIONAL}
+        out["sim"] = {
+            k: v
+            for k, v in out["sim"].items()
+            if k not in SIM_OPERATIONAL and v is not None and v != []
+        }
     return out
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .errors import ErrorKind
 from .observer import BaseObserver
 from .scoring import OUTCOMES
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from .records import RequestOutcome, SampleResult
     from .runner import RunHandle
     from .scoring import Scorer
+    from .summary import RunSummary
 
 PREFIX = "policybench_"
 
@@ -96,31 +98,30 @@ ACCURACY_KINDS = ("multi_policy", "binary")
 RUN_INFO_LABELS = ("run_id", "model", "dataset", "policies", "strategy", "backend")
 
 
-def status_label(kind: str | None) -> str:
-    """An error ``kind`` (``http_503``, ``rate_limited``, ``timeout``...) as a bounded status."""
+def status_label(kind: ErrorKind | None, status: int | None = None) -> str:
+    """An error (its kind and HTTP status) as a bounded status label."""
     if kind is None:
         return "200"
-    if kind == "rate_limited":
+    if kind is ErrorKind.RATE_LIMITED:
         return "429"
-    if kind.startswith("http_"):
-        code = kind[5:]
+    if kind is ErrorKind.HTTP and status is not None:
+        code = str(status)
         if code in _KNOWN_CODES:
             return code
         return code[:1] + "xx" if code[:1] in ("1", "2", "3", "4", "5") else "other"
-    if kind in ("timeout", "connection", "bad_response"):
-        return kind
+    if kind in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.BAD_RESPONSE):
+        return kind.value
     return "other"
 
 
-def reason_label(kind: str | None) -> str:
-    """An error ``kind`` folded into one of :data:`REASONS`."""
-    if kind == "rate_limited":
+def reason_label(kind: ErrorKind | None, status: int | None = None) -> str:
+    """An error folded into one of :data:`REASONS`."""
+    if kind is ErrorKind.RATE_LIMITED:
         return "rate_limited"
-    if kind is not None and kind.startswith("http_"):
-        code = kind[5:]
-        return "server_error" if code.startswith("5") or code == "408" else "client_error"
-    if kind in ("timeout", "connection", "bad_response"):
-        return kind
+    if kind is ErrorKind.HTTP and status is not None:
+        return "server_error" if status >= 500 or status == 408 else "client_error"
+    if kind in (ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.BAD_RESPONSE):
+        return kind.value
     return "client_error"
 
 
@@ -319,16 +320,16 @@ class MetricsObserver(BaseObserver):
             if ttft is not None:
                 self._ttft.observe(ttft)
         else:
-            self._status_child(status_label(outcome.error_kind)).inc()
-            self._failures[reason_label(outcome.error_kind)].inc()
+            self._status_child(status_label(outcome.error_kind, outcome.error_status)).inc()
+            self._failures[reason_label(outcome.error_kind, outcome.error_status)].inc()
         if outcome.prompt_tokens:
             self._prompt.inc(outcome.prompt_tokens)
         if outcome.completion_tokens:
             self._completion.inc(outcome.completion_tokens)
 
     def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
-        self._status_child(status_label(error.kind)).inc()
-        self._retries[reason_label(error.kind)].inc()
+        self._status_child(status_label(error.kind, error.status)).inc()
+        self._retries[reason_label(error.kind, error.status)].inc()
 
     def on_sample(self, result: SampleResult, scorer: Scorer) -> None:
         self._done += 1
@@ -343,26 +344,22 @@ class MetricsObserver(BaseObserver):
         if f1 is not None:
             self._f1.set(f1)
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         """Freeze the mirrored gauges at the summary's final values."""
         m = self.metrics
         rid = run.run_id
-        seconds = summary.get("dispatch_seconds")
-        self._final_seconds = (
-            float(seconds) if seconds is not None else time.perf_counter() - self._t0
-        )
-        completed = summary.get("completed")
-        if isinstance(completed, int):
-            self._done = completed
+        self._final_seconds = summary.dispatch_seconds
+        self._done = summary.completed
         m.in_flight.labels(rid).set(0)
         m.limit.labels(rid).set(run.limiter.limit)
-        for kind, child in (("multi_policy", self._multi), ("binary", self._binary)):
-            acc = summary.get(f"{kind}_accuracy")
-            if isinstance(acc, dict) and acc.get("value") is not None:
-                child.set(acc["value"])
-        f1 = summary.get("binary_f1")
-        if isinstance(f1, dict) and f1.get("value") is not None:
-            self._f1.set(f1["value"])
+        for acc, child in (
+            (summary.multi_policy_accuracy, self._multi),
+            (summary.binary_accuracy, self._binary),
+        ):
+            if acc is not None:
+                child.set(acc.value)
+        if summary.binary_f1 is not None:
+            self._f1.set(summary.binary_f1.value)
         m.run_active.labels(rid).set(0)
 
     def forget(self) -> None:

@@ -7,28 +7,27 @@ HTTP service an event stream.  Hooks run on the event loop and must be cheap.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .errors import RequestError
     from .records import RequestOutcome, SampleResult
     from .runner import RunHandle
     from .scoring import Scorer
+    from .summary import RunSummary
 
 
 class RunObserver(Protocol):
     def on_start(self, run: RunHandle) -> None: ...
     def on_request(self, outcome: RequestOutcome) -> None: ...
     def on_sample(self, result: SampleResult, scorer: Scorer) -> None: ...
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None: ...
+    def on_retry(self, key: str, error: RequestError, attempt: int) -> None: ...
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None: ...
 
 
 class BaseObserver:
-    """No-op implementations, to subclass.
-
-    ``on_retry`` is an optional hook (not part of :class:`RunObserver`): the dispatcher
-    calls it, when an observer has it, for each failed attempt it is about to retry.
-    """
+    """No-op implementations, to subclass.  ``on_retry`` is called for each failed attempt
+    the dispatcher is about to retry (``on_request`` sees only each request's final outcome)."""
 
     def on_start(self, run: RunHandle) -> None:
         pass
@@ -42,7 +41,7 @@ class BaseObserver:
     def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
         pass
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         pass
 
 
@@ -51,9 +50,6 @@ class Observers(BaseObserver):
 
     def __init__(self, observers: Sequence[RunObserver]) -> None:
         self._observers = tuple(observers)
-        self._retry_hooks = tuple(
-            hook for o in self._observers if (hook := getattr(o, "on_retry", None)) is not None
-        )
 
     def on_start(self, run: RunHandle) -> None:
         for o in self._observers:
@@ -68,9 +64,9 @@ class Observers(BaseObserver):
             o.on_sample(result, scorer)
 
     def on_retry(self, key: str, error: RequestError, attempt: int) -> None:
-        for hook in self._retry_hooks:
-            hook(key, error, attempt)
+        for o in self._observers:
+            o.on_retry(key, error, attempt)
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         for o in self._observers:
             o.on_finish(run, summary)

@@ -21,7 +21,7 @@ from .atomic import atomic_path
 from .client import Completion, decode_completion, request_fields
 from .client_types import NativeRequest, UserInput, turn_messages
 from .datasets import iter_samples
-from .errors import ConfigError, DatasetError, HTTPStatusError, RequestError
+from .errors import ConfigError, DatasetError, ErrorKind, HTTPStatusError, RequestError
 from .prompts import conversation
 from .redaction import redact
 from .runner import Prepared
@@ -156,7 +156,7 @@ def _user_of(messages: list[dict[str, Any]]) -> UserInput:
 
 class _Missing(RequestError):
     retryable = False
-    kind = "batch_error"
+    kind = ErrorKind.BATCH_ERROR
 
     def __init__(self, message: str, status: int | None) -> None:
         super().__init__(message, status=status)

@@ -29,7 +29,7 @@ from . import conventions
 from .client_types import Completion, NativeRequest, UserInput, transcript
 from .conventions import ConventionScore
 from .datasets import Sample, iter_samples, read_header
-from .errors import DatasetError, RequestError
+from .errors import DatasetError, ErrorKind, RequestError
 from .importers.sources import read_rows
 from .prompts import conversation
 from .runner import Prepared, Run, RunResult
@@ -168,7 +168,7 @@ class OutputAnswers:
 
 class NoOutput(RequestError):
     retryable = False
-    kind = "no_output"
+    kind = ErrorKind.NO_OUTPUT
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

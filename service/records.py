@@ -15,9 +15,10 @@ from typing import Any
 import orjson
 
 from .datasets import Sample
+from .errors import ErrorKind, error_label
 from .parsers import Verdict
 from .prompts import user_content
-from .scoring import Gold, Scorer, gold_for
+from .scoring import Gold, Outcome, Scorer, gold_for
 from .tasks import Task
 
 RECORD_SCHEMA = 1
@@ -36,7 +37,9 @@ class RequestOutcome:
     latency: float | None = None
     attempts: int = 0
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
+    #: the HTTP status of a failed request, when it got one (429, 503...)
+    error_status: int | None = None
     verdict: Verdict | None = None
     ttft: float | None = None  # time to first token, for streamed answers
     score: float | None = None  # P(unsafe), with --scores
@@ -57,7 +60,10 @@ class RequestOutcome:
             "ttft": self.ttft,
             "attempts": self.attempts,
             "error": self.error,
-            "error_kind": self.error_kind,
+            "error_kind": None
+            if self.error_kind is None
+            else error_label(self.error_kind, self.error_status),
+            "error_status": self.error_status,
             "verdict": None if v is None or v.categories is None else sorted(v.categories),
             "reason": None if v is None else v.reason,
             "score": self.score,
@@ -70,7 +76,7 @@ class RequestOutcome:
 class SampleResult:
     sample: Sample
     seq: int
-    outcome: str
+    outcome: Outcome
     verdict: Verdict
     latency: float
     parts: list[RequestOutcome] = field(default_factory=list)
@@ -158,7 +164,7 @@ def replay(record: dict[str, Any], scorer: Scorer) -> None:
     scorer.add(
         gold_of(record),
         None if predicted is None else frozenset(predicted),
-        record["outcome"],
+        Outcome(record["outcome"]),
         record.get("source", ""),
         record.get("latency"),
         [p["latency"] for p in record.get("parts", ()) if p.get("latency") is not None],

@@ -23,7 +23,7 @@ import orjson
 from . import __version__
 from .binary import FailureRule
 from .config import RunConfig
-from .errors import StoreError
+from .errors import StoreError, parse_error_label
 from .parsers import Verdict, parse
 from .policies import load_policy_set
 from .records import RequestOutcome, gold_of, members_of
@@ -33,6 +33,7 @@ from .scores import sample_score
 from .scoring import Scorer
 from .store import Store
 from .strategies import RequestSpec, from_config, judge
+from .summary import RunSummary
 
 BATCH = 500
 
@@ -46,8 +47,8 @@ class RescoreResult:
     samples: int
     #: samples whose outcome or predicted set differs from the run's record
     changed: int
-    summary: dict[str, Any]
-    previous: dict[str, Any] | None
+    summary: RunSummary
+    previous: RunSummary | None
 
     @property
     def same_summary(self) -> bool:
@@ -72,10 +73,13 @@ def _config(
 
 
 def _part(stored: dict[str, Any], spec: RequestSpec, config: RunConfig) -> RequestOutcome:
+    label = stored.get("error_kind")
+    kind, status = parse_error_label(label) if label else (None, None)
     part = RequestOutcome(
         key=stored["key"],
         error=stored.get("error"),
-        error_kind=stored.get("error_kind"),
+        error_kind=kind,
+        error_status=stored.get("error_status", status),
     )
     if part.error is None:
         finish = verdict_finish(config, spec, stored.get("finish_reason"))
@@ -193,8 +197,12 @@ def rescore(
             store.insert_rescore_records(rescore_id, batch)
             batch = []
     store.insert_rescore_records(rescore_id, batch)
-    summary = dict(row.summary or {"run_id": row.run_id, "samples": row.samples_total})
-    summary.update(scorer.summary(row.dispatch_seconds))
+    base = (
+        row.summary.to_json()
+        if row.summary is not None
+        else {"run_id": row.run_id, "status": row.status, "samples": row.samples_total}
+    )
+    summary = RunSummary.load({**base, **scorer.summary(row.dispatch_seconds)})
     store.finish_rescore(
         rescore_id=rescore_id,
         run_id=row.run_id,

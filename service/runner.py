@@ -1,4 +1,4 @@
-"""One run, start to finish: prepare (validate everything), dispatch, score, store, summarise.
+"""One run, start to finish: prepare (read and validate every input), dispatch, score, store.
 
 This module is the one place that owns a run's concurrency and shutdown.  Samples are
 streamed from the dataset; a request slot is taken *before* each request task is created,
@@ -23,7 +23,7 @@ from typing import Any
 
 from . import __version__
 from .adaptive import AdaptiveController
-from .chat_templates import load_chat_template
+from .chat_templates import ChatTemplate, load_chat_template
 from .client import ClientSettings, Completion
 from .client_types import UserInput
 from .clients import build_client
@@ -33,6 +33,7 @@ from .endpoints import ChatLike
 from .errors import (
     ConfigError,
     DatasetError,
+    ErrorKind,
     RequestError,
     RequestTimeout,
     ResumeMismatch,
@@ -53,6 +54,7 @@ from .server_metrics import ServerMetrics
 from .store import RunRow, Store
 from .strategies import RequestSpec, Strategy, judge
 from .strategies import from_config as strategy_from_config
+from .summary import RunSummary
 from .tasks import Task
 from .writer import RecordWriter
 
@@ -66,10 +68,14 @@ class Prepared:
     dataset: DatasetInfo
     policies: PolicySet
     strategy: Strategy
+    #: the completions route's chat template (batched runs only)
+    chat_template: ChatTemplate | None = None
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Read and validate the policies and the whole dataset.  Raises :class:`InputError`."""
+    """Read and validate every input before anything is sent or stored: the policies, the
+    whole dataset, the strategy, and the chat template of a batched run.  Raises
+    :class:`InputError`."""
     policies = load_policy_set(config.policies)
     path = resolve(config.dataset)
     info = scan(path, frozenset(policies.categories))
@@ -80,9 +86,8 @@ def prepare(config: RunConfig) -> Prepared:
             "by", f"no sample of {path} has the meta key {config.by!r} (meta keys: {known})"
         )
     strategy = strategy_from_config(config, policies)
-    if config.batch_size > 1:  # the completions route renders with it: a bad one fails now
-        load_chat_template(config.chat_template)
-    return Prepared(config, path, info, policies, strategy)
+    template = load_chat_template(config.chat_template) if config.batch_size > 1 else None
+    return Prepared(config, path, info, policies, strategy, template)
 
 
 def models_of(prepared: Prepared) -> tuple[str, ...]:
@@ -154,7 +159,7 @@ class RunHandle:
 class RunResult:
     run_id: str
     status: str
-    summary: dict[str, Any]
+    summary: RunSummary
 
 
 def new_run_id() -> str:
@@ -232,7 +237,6 @@ class Run:
         self.config = prepared.config
         self.store = store
         self.observer: RunObserver = observer or BaseObserver()
-        self._on_retry = getattr(self.observer, "on_retry", None)  # optional hook
         self._api_key = api_key
         self._resume = resume
         self._gate = gate
@@ -250,7 +254,9 @@ class Run:
         )
         self.scorer.scores.threshold = self.config.threshold
         self.scorer.scores.enabled = self.config.scores != "none"
-        self.retry = RetryPolicy(max_attempts=self.config.max_attempts)
+        self.retry = RetryPolicy(
+            max_attempts=self.config.max_attempts, total_timeout=self.config.total_timeout
+        )
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
@@ -335,7 +341,9 @@ class Run:
     async def execute(self) -> RunResult:
         if self._given_client is None:  # answers from a file need no server
             await self.check_servers()
-        done, prior_seconds = self._open()
+        # git provenance and a resume's replay of stored records block: off the loop
+        # (`bench serve` shares it between jobs)
+        done, prior_seconds = await asyncio.to_thread(self._open)
         assert self.handle is not None
         self.observer.on_start(self.handle)
         probe: ServerMetrics | None = None
@@ -378,7 +386,7 @@ class Run:
             self.observer.on_finish(self.handle, summary)
         return RunResult(self.run_id, status, summary)
 
-    def summary(self, dispatch_seconds: float, status: str) -> dict[str, Any]:
+    def summary(self, dispatch_seconds: float, status: str) -> RunSummary:
         assert self.handle is not None
         cfg = self.config
         out: dict[str, Any] = {
@@ -418,7 +426,7 @@ class Run:
             out["endpoints"] = figures()
         if self.controller is not None:
             out["concurrency_limit_history"] = self.controller.history[-50:]
-        return out
+        return RunSummary.load(out)
 
     # -- dispatch ---------------------------------------------------------------------
     async def _dispatch(self, done: set[str], probe: ServerMetrics | None = None) -> None:
@@ -441,7 +449,7 @@ class Run:
         settings = score_settings(settings, cfg, specs)
         writer = self._writer = RecordWriter(self.store, self.run_id, clock=self._clock)
         categories = frozenset(self.prepared.policies.categories)
-        chat_client = self._given_client or build_client(cfg, settings)
+        chat_client = self._given_client or build_client(cfg, settings, self.prepared.chat_template)
         async with chat_client as client, asyncio.TaskGroup() as tg:
             writer_task = tg.create_task(writer.run())
             if probe is not None:  # the server's gauges, sampled beside the dispatch
@@ -515,32 +523,44 @@ class Run:
     ) -> None:
         outcome = RequestOutcome(key=spec.key)
         model = spec.model or self.config.model
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        total = self.retry.total_timeout
+        deadline = None if total is None else started + total
         try:
             attempt = 0
             while True:
                 attempt += 1
                 sent = time.perf_counter()
+                cutoff = asyncio.timeout_at(deadline)
                 try:
-                    if self._gate is None:
-                        completion = await _call(client, spec, pending.sample, user)
-                    else:
-                        async with self._gate:
+                    async with cutoff:
+                        if self._gate is None:
                             completion = await _call(client, spec, pending.sample, user)
+                        else:
+                            async with self._gate:
+                                completion = await _call(client, spec, pending.sample, user)
+                except TimeoutError:
+                    if not cutoff.expired():
+                        raise
+                    outcome.error = f"no answer within --total-timeout {total:g}s"
+                    outcome.error_kind = ErrorKind.TIMEOUT
+                    break
                 except RequestError as exc:
                     if isinstance(exc, RequestTimeout):  # shown in request latency, counted
                         waited = time.perf_counter() - sent
                         outcome.timeouts.append(waited)
                         self.scorer.add_timeout(waited)
-                    delay = self.retry.delay(attempt, exc)
+                    delay = self.retry.delay(attempt, exc, elapsed=loop.time() - started)
                     if delay is None:
                         outcome.error = str(exc)
                         outcome.error_kind = exc.kind
+                        outcome.error_status = exc.status
                         stop = self.health.request_failed(model, exc)
                         if stop is not None:
                             self.fail(stop)
                         break
-                    if self._on_retry is not None:
-                        self._on_retry(spec.key, exc, attempt)
+                    self.observer.on_retry(spec.key, exc, attempt)
                     await asyncio.sleep(delay)
                     continue
                 self.health.request_ok(model)

@@ -17,6 +17,7 @@ from .policies import load_policy_set
 from .records import replay
 from .scoring import Scorer
 from .store import RunRow, Store
+from .summary import RunSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class StoredRun:
     """One run as reports see it: its row, its summary from records, and its label."""
 
     row: RunRow
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @property
     def label(self) -> str:
@@ -37,8 +38,8 @@ class StoredRun:
 
 def run_categories(row: RunRow) -> tuple[str, ...]:
     """The run's categories in taxonomy order (from its stored summary or its policy set)."""
-    if row.summary and row.summary.get("per_category"):
-        return tuple(row.summary["per_category"])
+    if row.summary is not None and row.summary.per_category:
+        return tuple(row.summary.per_category)
     try:
         return load_policy_set(str(row.config.get("policies", row.policy_set))).categories
     except PolicybenchError:
@@ -72,9 +73,9 @@ def summarise(store: Store, run_id: str, failures: FailureRule | None = None) ->
         "samples": row.samples_total,
     }
     summary.update(scorer.summary(row.dispatch_seconds))
-    stored = row.summary or {}
-    summary["backend"] = stored.get(
-        "backend", "simulated" if row.backend == "simulated" else row.config.get("base_url")
+    stored = row.summary.backend if row.summary is not None else None
+    summary["backend"] = stored or (
+        "simulated" if row.backend == "simulated" else row.config.get("base_url")
     )
     summary["model"] = row.model
     summary["strategy"] = row.strategy
@@ -85,10 +86,11 @@ def summarise(store: Store, run_id: str, failures: FailureRule | None = None) ->
     summary["concurrency"] = row.config.get("concurrency")
     # what the records cannot tell, as the run stored it: the server's own figures, the
     # route, and why a failed run failed
+    kept = row.summary.to_json() if row.summary is not None else {}
     for key in ("server", "route", "failure", "notes"):
-        if key in stored:
-            summary[key] = stored[key]
-    return StoredRun(row, summary)
+        if key in kept:
+            summary[key] = kept[key]
+    return StoredRun(row, RunSummary.load(summary))
 
 
 def _categories_from_records(store: Store, run_id: str) -> tuple[str, ...]:

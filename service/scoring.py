@@ -1,4 +1,4 @@
-"""In-stream scoring: every metric of DESIGN.md's definitions, updated one sample at a time.
+"""In-stream scoring: every metric of a run (defined below and in docs/running.md), one sample at a time.
 
 * multi-policy accuracy: predicted set == gold set, over samples whose every category
   label is known; parse failures and failed requests count as wrong;
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from .binary import DEFAULT_FAILURE_RULE, BinaryCounts, FailureRule
 from .datasets import Sample
@@ -29,14 +30,21 @@ from .slices import bounded, group_of, slices_summary
 from .stats import wilson
 from .tasks import Task
 
-CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED = (
-    "correct",
-    "wrong",
-    "parse_failure",
-    "error",
-    "unscored",
-)
-OUTCOMES = (CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED)
+
+class Outcome(StrEnum):
+    """A scored sample's outcome (stored in each record as its value)."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    PARSE_FAILURE = "parse_failure"
+    ERROR = "error"
+    UNSCORED = "unscored"
+
+
+CORRECT, WRONG, PARSE_FAILURE, ERROR, UNSCORED = Outcome
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+#: How a failed sample failed (the outcome it gets).
+Failure = Literal[Outcome.PARSE_FAILURE, Outcome.ERROR]
 _MAX_SOURCES = 64
 
 
@@ -62,7 +70,7 @@ def gold_for(sample: Sample, task: Task = Task.PROMPT) -> Gold:
     return Gold(sample.labels, sample.unsafe, sample.unknown)
 
 
-def outcome_of(gold: Gold, predicted: frozenset[str] | None, failure: str | None) -> str:
+def outcome_of(gold: Gold, predicted: frozenset[str] | None, failure: Failure | None) -> Outcome:
     """``error``/``parse_failure`` for failures, else ``correct``/``wrong`` on the strictest
     comparison the gold supports (exact set, else binary), else ``unscored``."""
     if failure is not None:
@@ -91,7 +99,7 @@ class _Counts:
     unknown_labels: int = 0
     binary: BinaryCounts = field(default_factory=BinaryCounts)
 
-    def add(self, gold: Gold, predicted: frozenset[str] | None, outcome: str) -> None:
+    def add(self, gold: Gold, predicted: frozenset[str] | None, outcome: Outcome) -> None:
         self.samples += 1
         failed = predicted is None
         if outcome == PARSE_FAILURE:
@@ -200,7 +208,7 @@ class Scorer:
         self,
         gold: Gold,
         predicted: frozenset[str] | None,
-        outcome: str,
+        outcome: Outcome,
         source: str = "",
         latency: float | None = None,
         request_latencies: Iterable[float] = (),

@@ -21,6 +21,7 @@ import orjson
 
 from .errors import StoreError
 from .record_tags import tags_of
+from .summary import RunSummary
 
 #: 2: ``record_tags`` (the viewer's indexed facets); a version-1 store is migrated on open.
 SCHEMA_VERSION = 2
@@ -118,7 +119,7 @@ class RunRow:
     version: str
     git_rev: str | None
     dispatch_seconds: float
-    summary: dict[str, Any] | None
+    summary: RunSummary | None
     error: str | None
     completed: int = 0
 
@@ -128,7 +129,8 @@ def default_store_path() -> Path:
 
 
 class Store:
-    """One SQLite file.  Safe to use from the event loop thread and one writer thread."""
+    """One SQLite file.  One connection, shared by the event loop thread and worker threads
+    (the record writer, a resume's replay) under one lock."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -252,7 +254,7 @@ class Store:
         run_id: str,
         status: str,
         *,
-        summary: dict[str, Any] | None = None,
+        summary: RunSummary | None = None,
         dispatch_seconds: float | None = None,
         error: str | None = None,
     ) -> None:
@@ -262,7 +264,7 @@ class Store:
         args: list[Any] = [status, time.time(), error]
         if summary is not None:
             sets.append("summary=?")
-            args.append(orjson.dumps(summary).decode())
+            args.append(orjson.dumps(summary.to_json()).decode())
         if dispatch_seconds is not None:
             sets.append("dispatch_seconds=?")
             args.append(dispatch_seconds)
@@ -454,7 +456,7 @@ class Store:
         version: str,
         git_rev: str | None,
         changed: int,
-        summary: dict[str, Any],
+        summary: RunSummary,
     ) -> None:
         """Record a rescore whose records are all written: from now on it is visible."""
         with self._lock:
@@ -469,7 +471,7 @@ class Store:
                     version,
                     git_rev,
                     changed,
-                    orjson.dumps(summary).decode(),
+                    orjson.dumps(summary.to_json()).decode(),
                 ),
             )
 
@@ -483,7 +485,11 @@ class Store:
             ).fetchall()
         keys = ("rescore_id", "run_id", "created_at", "output_format", "version", "git_rev")
         return [
-            {**dict(zip(keys, r[:6], strict=True)), "changed": r[6], "summary": orjson.loads(r[7])}
+            {
+                **dict(zip(keys, r[:6], strict=True)),
+                "changed": r[6],
+                "summary": RunSummary.load(orjson.loads(r[7])),
+            }
             for r in rows
         ]
 
@@ -536,7 +542,7 @@ def _run_row(row: Iterable[Any]) -> RunRow:
         version=r[13],
         git_rev=r[14],
         dispatch_seconds=r[15],
-        summary=orjson.loads(r[16]) if r[16] else None,
+        summary=RunSummary.load(orjson.loads(r[16])) if r[16] else None,
         error=r[17],
         completed=r[18],
     )

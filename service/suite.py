@@ -46,6 +46,7 @@ from .matrix import MatrixSpec, SimSection, matrix_from_raw
 from .runsummary import summarise
 from .scoring import ERROR, PARSE_FAILURE, UNSCORED
 from .store import Store
+from .summary import RunSummary
 from .tasks import Task
 
 
@@ -260,14 +261,12 @@ class SuiteTable:
         }
 
 
-def binary_f1(summary: dict[str, Any]) -> tuple[float | None, tuple[float, float] | None]:
+def binary_f1(summary: RunSummary) -> tuple[float | None, tuple[float, float] | None]:
     """The run's binary F1 in percent and its 95% interval, from its summary."""
-    figure = summary.get("binary_f1")
-    if not isinstance(figure, dict) or figure.get("value") is None:
+    figure = summary.binary_f1
+    if figure is None:
         return None, None
-    low, high = figure.get("ci_low"), figure.get("ci_high")
-    ci = (100 * low, 100 * high) if low is not None and high is not None else None
-    return 100 * figure["value"], ci
+    return 100 * figure.value, (100 * figure.ci_low, 100 * figure.ci_high)
 
 
 def records_f1(records: Iterable[dict[str, Any]]) -> float | None:
@@ -309,16 +308,16 @@ def suite_table(
                 continue
             stored = summarise(store, run_id)
             f1, ci = binary_f1(stored.summary)
-            if f1 is None and "binary_f1" not in stored.summary:
+            if f1 is None and "binary_f1" not in stored.summary.model_fields_set:
                 f1 = records_f1(store.iter_records(stored.row.run_id))
             samples = stored.row.samples_total
             sizes[suite_set.name] = samples
-            outcomes = stored.summary.get("outcomes") or {}
+            outcomes = stored.summary.outcomes
             config = stored.row.config
             provenance = Provenance(
                 policybench=stored.row.version,
                 model=stored.row.model,
-                server=str(stored.summary.get("backend") or stored.row.backend),
+                server=str(stored.summary.backend or stored.row.backend),
                 server_version=server_version,
                 prompt_format=str(
                     config.get("prompt_format")

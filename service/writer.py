@@ -48,7 +48,8 @@ class RecordWriter:
         self._wake = asyncio.Event()
         self._closed = False
         self.written = 0
-        # one dedicated thread: the store's connection is used from one place only
+        # one dedicated thread for the writes; the store's connection is shared with the
+        # event loop's reads (and a resume's replay) under the store's lock
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policybench-writer")
 
     def put(self, row: Row) -> None:

@@ -218,7 +218,7 @@ async def test_run_summary_rescore_and_prometheus_agree_with_a_recount(
     sim: SimFactory, store: Store
 ) -> None:
     result, registry = await faulty_run(sim, store)
-    s, rid = result.summary, result.run_id
+    s, rid = result.summary.to_json(), result.run_id
     assert s["failure_rule"] == "wrong"
     assert s["parse_failures"] > 0 and s["errors"] > 0  # both kinds of failure occurred
     expect = recount(store, rid, FailureRule.WRONG)
@@ -233,28 +233,31 @@ async def test_run_summary_rescore_and_prometheus_agree_with_a_recount(
     )
     assert gauge == pytest.approx(f1)
     # the stored run re-derives the same figures; other rules re-score without a request
-    assert summarise(store, rid).summary["binary_f1"] == s["binary_f1"]
+    assert summarise(store, rid).summary.to_json()["binary_f1"] == s["binary_f1"]
     for rule in (FailureRule.FLIP, FailureRule.EXCLUDE):
         again = rescore(store, rid, failures=rule)
         assert again.changed == 0  # same verdicts, other counting
         expect = recount(store, rid, rule)
-        rc = again.summary["binary_counts"]
-        assert again.summary["failure_rule"] == rule
+        rc = again.summary.to_json()["binary_counts"]
+        assert again.summary.to_json()["failure_rule"] == rule
         assert (rc["tp"], rc["fp"], rc["fn"]) == (expect["tp"], expect["fp"], expect["fn"])
         left_out = rc["excluded_parse_failures"] + rc["excluded_errors"]
         assert left_out == (s["errors"] if rule == "flip" else expect["failures"])
-        assert again.summary["binary_f1"]["value"] != s["binary_f1"]["value"]
-        assert summarise(store, rid, rule).summary["binary_f1"] == again.summary["binary_f1"]
+        assert again.summary.to_json()["binary_f1"]["value"] != s["binary_f1"]["value"]
+        assert (
+            summarise(store, rid, rule).summary.to_json()["binary_f1"]
+            == again.summary.to_json()["binary_f1"]
+        )
 
 
 async def test_failure_rule_is_recorded_in_the_run_config(sim: SimFactory, store: Store) -> None:
     result, _ = await faulty_run(sim, store, failures="exclude")
     row = store.get_run(result.run_id)
     assert row.config["failures"] == "exclude"
-    assert result.summary["failure_rule"] == "exclude"
-    assert result.summary["binary_counts"]["failures_counted"] == 0
+    assert result.summary.to_json()["failure_rule"] == "exclude"
+    assert result.summary.to_json()["binary_counts"]["failures_counted"] == 0
     # a later summary of the stored run uses the run's own rule
-    assert summarise(store, result.run_id).summary["failure_rule"] == "exclude"
+    assert summarise(store, result.run_id).summary.to_json()["failure_rule"] == "exclude"
 
 
 async def test_compare_tests_the_f1_difference(
@@ -273,7 +276,7 @@ async def test_compare_tests_the_f1_difference(
     assert big.binary_f1.p_value is not None and big.binary_f1.p_value < 0.05
     assert "significant" in big.f1_sentence() and "NOT" not in big.f1_sentence()
     assert big.binary_f1.f1_a == pytest.approx(
-        summarise(store, worse).summary["binary_f1"]["value"]
+        summarise(store, worse).summary.to_json()["binary_f1"]["value"]
     )
     small = compare_runs(store, worse, similar)
     assert small.binary_f1.p_value is not None and small.binary_f1.p_value >= 0.05

@@ -45,12 +45,12 @@ async def test_binary_only_dataset(tmp_path: Path, sim: SimFactory, store: Store
             )
     async with sim(error_rate=0.0) as (url, _app):  # it knows the full labels of balanced
         summary = await _run(path, url, store)
-    assert summary["multi_policy_accuracy"] is None
-    assert summary["binary_accuracy"]["value"] == 1.0
-    assert summary["binary_accuracy"]["n"] == 90
-    assert summary["false_positive_rate"] == 0.0 and summary["false_negative_rate"] == 0.0
-    assert summary["unknown_labels"] == 90
-    assert all(c["support"] == 0 and c["tp"] == 0 for c in summary["per_category"].values())
+    assert summary.multi_policy_accuracy is None
+    assert summary.binary_accuracy.value == 1.0
+    assert summary.binary_accuracy.n == 90
+    assert summary.false_positive_rate == 0.0 and summary.false_negative_rate == 0.0
+    assert summary.unknown_labels == 90
+    assert all(c.support == 0 and c.tp == 0 for c in summary.per_category.values())
     console = Console(record=True, width=120)
     render_summary(summary, console)
     text = console.export_text()
@@ -72,15 +72,15 @@ async def test_partial_labels_excluded_from_multi(
             f.write(json.dumps(r) + "\n")
     async with sim(error_rate=0.3, seed=5) as (url, _app):
         summary = await _run(path, url, store)
-    multi = summary["multi_policy_accuracy"]
-    assert multi["n"] == 90 - partial
-    assert summary["unknown_labels"] == partial > 0
+    multi = summary.multi_policy_accuracy
+    assert multi is not None and multi.n == 90 - partial
+    assert summary.unknown_labels == partial > 0
     # binary gold is known for the partial unsafe ones, unknown for the partial "safe" ones
     safe_partial = sum(1 for i, r in enumerate(_rows()) if i % 3 == 0 and not r["labels"])
-    assert summary["binary_accuracy"]["n"] == 90 - safe_partial
+    assert summary.binary_accuracy.n == 90 - safe_partial
     # illegal is scored only where known
-    illegal = summary["per_category"]["illegal"]
-    assert illegal["tp"] + illegal["fp"] + illegal["fn"] + illegal["tn"] == 90 - partial
+    illegal = summary.per_category["illegal"]
+    assert illegal.tp + illegal.fp + illegal.fn + illegal.tn == 90 - partial
 
 
 async def test_imported_openai_moderation_never_scores_unknown_as_safe(
@@ -97,6 +97,6 @@ async def test_imported_openai_moderation_never_scores_unknown_as_safe(
     assert result.exit_code == 0, result.stderr
     async with sim(error_rate=0.0, datasets=[out]) as (url, _app):
         summary = await _run(out, url, store)
-    assert summary["multi_policy_accuracy"] is None  # illegal is never labelled
-    assert summary["unknown_labels"] == 5
-    assert summary["binary_accuracy"]["n"] == 4  # the restaurant sample has no binary gold
+    assert summary.multi_policy_accuracy is None  # illegal is never labelled
+    assert summary.unknown_labels == 5
+    assert summary.binary_accuracy.n == 4  # the restaurant sample has no binary gold

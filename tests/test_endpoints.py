@@ -40,12 +40,12 @@ async def test_a_dead_endpoint_is_taken_out_and_no_sample_is_lost(
         )
         result = await Run(prepare(config), store).execute()
     s = result.summary
-    assert s["completed"] == 90 and s["errors"] == 0
-    assert s["multi_policy_accuracy"]["value"] == 1.0
-    figures = s["endpoints"]
-    assert figures[dead]["errors"] >= 3 and figures[dead]["times_taken_out"] >= 1
-    assert figures[url]["requests"] >= 540  # every request eventually answered by the live one
-    assert figures[dead]["requests"] < figures[url]["requests"] / 5
+    assert s.completed == 90 and s.errors == 0
+    assert s.multi_policy_accuracy.value == 1.0
+    figures = s.endpoints
+    assert figures[dead].errors >= 3 and figures[dead].times_taken_out >= 1
+    assert figures[url].requests >= 540  # every request eventually answered by the live one
+    assert figures[dead].requests < figures[url].requests / 5
 
 
 class Scripted:

@@ -32,7 +32,7 @@ async def test_majority_of_independent_models_beats_each_member(
     singles = []
     for model in MODELS:
         summary, _ = await _run(sim, store, True, model=model)
-        singles.append(summary["multi_policy_accuracy"]["value"])
+        singles.append(summary.multi_policy_accuracy.value)
     summary, run_id = await _run(
         sim,
         store,
@@ -41,8 +41,8 @@ async def test_majority_of_independent_models_beats_each_member(
         ensemble_members=[f"multi@{m}" for m in MODELS],
         vote="majority",
     )
-    assert summary["completed"] == 90 and summary["parse_failures"] == 0
-    assert summary["multi_policy_accuracy"]["value"] > max(singles)
+    assert summary.completed == 90 and summary.parse_failures == 0
+    assert summary.multi_policy_accuracy.value > max(singles)
     records = list(store.iter_records(run_id))
     disagreements = sum(
         len({tuple(m["predicted"] or ()) for m in r["members"]}) > 1 for r in records
@@ -63,4 +63,4 @@ async def test_without_independence_every_member_makes_the_same_mistakes(
     )
     records = list(store.iter_records(run_id))
     assert all(len({tuple(m["predicted"] or ()) for m in r["members"]}) == 1 for r in records)
-    assert summary["multi_policy_accuracy"]["value"] < 1.0
+    assert summary.multi_policy_accuracy.value < 1.0

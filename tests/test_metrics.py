@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from policybench.service.config import build_run_config
 from policybench.service.datasets import iter_samples
+from policybench.service.errors import error_label, parse_error_label
 from policybench.service.metrics import RunMetrics, reason_label, status_label
 from policybench.service.observer import Observers
 from policybench.service.runner import Run, RunResult, prepare
@@ -47,29 +48,29 @@ async def test_metrics_agree_with_the_run_summary(
     async with sim(error_rate=0.25, seed=3) as (url, _app):
         result, _ = await metered_run(url, store, registry, strategy=strategy, concurrency=8)
     s, rid = result.summary, result.run_id
-    assert s["completed"] == 90
+    assert s.completed == 90
     for outcome in OUTCOMES:
-        expected = s["outcomes"][outcome]
+        expected = s.outcomes[outcome]
         got = value(registry, "policybench_samples_completed_total", rid, outcome=outcome)
         assert got == expected, outcome
-    assert s["outcomes"]["wrong"] > 0  # the error rate made some mistakes: a real check below
+    assert s.outcomes["wrong"] > 0  # the error rate made some mistakes: a real check below
     multi = value(registry, "policybench_accuracy_ratio", rid, kind="multi_policy")
     binary = value(registry, "policybench_accuracy_ratio", rid, kind="binary")
-    assert multi == pytest.approx(s["multi_policy_accuracy"]["value"], abs=1e-12)
-    assert binary == pytest.approx(s["binary_accuracy"]["value"], abs=1e-12)
+    assert multi == pytest.approx(s.multi_policy_accuracy.value, abs=1e-12)
+    assert binary == pytest.approx(s.binary_accuracy.value, abs=1e-12)
     assert multi < 1.0
     assert value(registry, "policybench_samples_planned", rid) == 90
     assert value(registry, "policybench_samples_done", rid) == 90
-    assert value(registry, "policybench_dispatch_seconds", rid) == s["dispatch_seconds"]
-    assert value(registry, "policybench_prompt_tokens_total", rid) == s["tokens"]["prompt"]
-    assert value(registry, "policybench_completion_tokens_total", rid) == s["tokens"]["completion"]
+    assert value(registry, "policybench_dispatch_seconds", rid) == s.dispatch_seconds
+    assert value(registry, "policybench_prompt_tokens_total", rid) == s.tokens.prompt
+    assert value(registry, "policybench_completion_tokens_total", rid) == s.tokens.completion
     requests_per_sample = 1 if strategy == "multi" else 6
-    assert s["requests"] == 90 * requests_per_sample
+    assert s.requests == 90 * requests_per_sample
     ok = value(
         registry, "policybench_requests_total", rid, endpoint="chat_completions", status="200"
     )
-    assert ok == s["requests"]
-    assert value(registry, "policybench_request_duration_seconds_count", rid) == s["requests"]
+    assert ok == s.requests
+    assert value(registry, "policybench_request_duration_seconds_count", rid) == s.requests
     assert value(registry, "policybench_sample_duration_seconds_count", rid) == 90
     assert value(registry, "policybench_sample_duration_seconds_bucket", rid, le="+Inf") == 90
     assert value(registry, "policybench_requests_in_flight", rid) == 0
@@ -79,9 +80,9 @@ async def test_metrics_agree_with_the_run_summary(
         "policybench_run_info",
         {
             "run_id": rid,
-            "model": s["model"],
+            "model": s.model,
             "dataset": str(BALANCED),
-            "policies": s["policies"],
+            "policies": s.policies,
             "strategy": strategy,
             "backend": "simulated",
         },
@@ -193,7 +194,7 @@ async def test_retries_statuses_and_failures_are_counted_by_kind(
     assert value(registry, "policybench_retries_total", rid, reason="server_error") == 2
     assert value(registry, "policybench_retries_total", rid, reason="client_error") == 0
     assert value(registry, "policybench_request_failures_total", rid, reason="client_error") == 1
-    assert s["errors"] == 1
+    assert s.errors == 1
     assert value(registry, "policybench_samples_completed_total", rid, outcome="error") == 1
 
 
@@ -230,7 +231,7 @@ async def test_accuracy_is_nan_until_a_sample_is_scored() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "reason"),
+    ("label", "status", "reason"),
     [
         (None, "200", "client_error"),
         ("rate_limited", "429", "rate_limited"),
@@ -244,10 +245,13 @@ async def test_accuracy_is_nan_until_a_sample_is_scored() -> None:
         ("weird", "other", "client_error"),
     ],
 )
-def test_error_kinds_fold_into_bounded_labels(kind: str | None, status: str, reason: str) -> None:
-    assert status_label(kind) == status
+def test_error_kinds_fold_into_bounded_labels(label: str | None, status: str, reason: str) -> None:
+    # the stored label read back gives the kind and the status code as data
+    kind, code = parse_error_label(label) if label else (None, None)
+    assert status_label(kind, code) == status
     if kind is not None:
-        assert reason_label(kind) == reason
+        assert reason_label(kind, code) == reason
+        assert label == "weird" or error_label(kind, code) == label
 
 
 def test_metric_names_follow_prometheus_conventions() -> None:

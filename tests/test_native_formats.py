@@ -188,14 +188,14 @@ async def test_each_format_runs_end_to_end_against_the_simulator(
     )
     s = result.summary
     # every family's verdict token is found: graded scores, not 0/1 from a missing alternative
-    assert s["scores"]["scored"] == 90
+    assert s.scores is not None and s.scores.scored == 90
     distinct = {r["score"] for r in store.iter_records(result.run_id)}
     assert len(distinct) > 20 and all(0.0 < x < 1.0 for x in distinct)
-    assert s["parse_failures"] == 0 and s["errors"] == 0
+    assert s.parse_failures == 0 and s.errors == 0
     # a perfect simulated model is right on every sample: it read each native prompt
-    assert s["binary_accuracy"]["value"] == 1.0
+    assert s.binary_accuracy.value == 1.0
     if name in ("llama_guard3", "llama_guard4", "gpt_oss_safeguard"):
-        assert s["multi_policy_accuracy"]["value"] == 1.0  # the policy set's own categories
+        assert s.multi_policy_accuracy.value == 1.0  # the policy set's own categories
 
 
 def test_llama_guard_policy_codes_follow_the_listed_order() -> None:

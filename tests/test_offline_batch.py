@@ -56,15 +56,18 @@ async def test_export_answer_import_round_trip(
     assert answers.missing == 1
     result = await Run(prepared, store, client=answers).execute()
     s = result.summary
-    assert s["completed"] == 90  # every sample accounted for
+    assert s.completed == 90  # every sample accounted for
     broken = {dropped["custom_id"].split(":")[2], failed["custom_id"].split(":")[2]}
-    assert s["errors"] == len(broken)
-    assert s["multi_policy_accuracy"]["successes"] == 90 - len(broken)
-    assert s["samples_per_hour"] is None and s["backend"] == "offline-batch"
+    assert s.errors == len(broken)
+    assert s.multi_policy_accuracy.successes == 90 - len(broken)
+    assert s.samples_per_hour is None and s.backend == "offline-batch"
     # answers read from a file have no timings: n/a, not "1 ms / 0 ms"
+    view = s.to_json()
     assert (
-        s["latency_seconds"] == s["request_latency_seconds"] == dict.fromkeys(("p50", "p90", "p99"))
+        view["latency_seconds"]
+        == view["request_latency_seconds"]
+        == dict.fromkeys(("p50", "p90", "p99"))
     )
-    assert s["route"] == "offline-batch" and s["server"] is None
+    assert view["route"] == "offline-batch" and view["server"] is None
     errors = [r for r in store.iter_records(result.run_id) if r["outcome"] == "error"]
     assert {r["sample_id"] for r in errors} == broken

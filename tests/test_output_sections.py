@@ -46,7 +46,7 @@ async def test_runs_in_each_asked_format_score_fully(
         assert {spec.fmt for spec in prepared.strategy.plan()} == {fmt}
         result = await Run(prepared, store).execute()
     s = result.summary
-    assert s["parse_failures"] == 0 and s["multi_policy_accuracy"]["value"] == 1.0
+    assert s.parse_failures == 0 and s.multi_policy_accuracy.value == 1.0
     record = next(iter(store.iter_records(result.run_id)))
     assert not record["parts"][0]["content"].lstrip().startswith("{")  # it answered as asked
 
@@ -69,6 +69,6 @@ async def test_a_policy_folder_declaring_its_format(
             }
         )
         result = await Run(prepare(config), store).execute()
-    assert result.summary["multi_policy_accuracy"]["value"] == 1.0
+    assert result.summary.multi_policy_accuracy.value == 1.0
     record = next(iter(store.iter_records(result.run_id)))
     assert record["parts"][0]["content"].strip() in ("VIOLATION", "SAFE")

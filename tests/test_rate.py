@@ -73,7 +73,7 @@ async def test_arrivals_are_paced_by_the_schedule(store: Store) -> None:
         result = await Run(prepare(config), store).execute()
     finally:
         await runner.cleanup()
-    assert result.summary["completed"] == 270
+    assert result.summary.completed == 270
     assert len(arrivals) == 270
     # Paced, not a burst: lateness only delays an arrival, and the schedule is absolute,
     # so the span of the arrivals falls short of the schedule's only by how late the first

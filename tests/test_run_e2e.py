@@ -32,11 +32,11 @@ async def test_perfect_simulator_scores_100_percent_on_balanced(
     )
     s = result.summary
     assert result.status == "success"
-    assert s["completed"] == s["samples"] == 90
-    assert s["multi_policy_accuracy"]["value"] == 1.0
-    assert s["binary_accuracy"]["value"] == 1.0
-    assert s["parse_failures"] == 0 and s["errors"] == 0
-    assert s["requests"] == 90 * (6 if strategy == "gauntlet" else 1)
+    assert s.completed == s.samples == 90
+    assert s.multi_policy_accuracy.value == 1.0
+    assert s.binary_accuracy.value == 1.0
+    assert s.parse_failures == 0 and s.errors == 0
+    assert s.requests == 90 * (6 if strategy == "gauntlet" else 1)
     assert store.count_records(result.run_id) == 90
 
 
@@ -51,8 +51,8 @@ async def test_perfect_simulator_scores_100_percent_on_seed_files(
     result, _ = await run_against(
         sim, store, path, strategy=strategy, concurrency=64, sim_kwargs={"error_rate": 0.0}
     )
-    assert result.summary["multi_policy_accuracy"]["value"] == 1.0
-    assert result.summary["completed"] == result.summary["samples"]
+    assert result.summary.multi_policy_accuracy.value == 1.0
+    assert result.summary.completed == result.summary.samples
 
 
 @pytest.mark.parametrize("strategy", ["multi", "gauntlet"])
@@ -74,8 +74,8 @@ async def test_accuracy_equals_independent_recount_from_stored_records(
     )
     s = result.summary
     assert 0 < exact < 90  # the error rate really produced mistakes
-    assert s["multi_policy_accuracy"]["successes"] == exact
-    assert s["binary_accuracy"]["successes"] == binary
+    assert s.multi_policy_accuracy.successes == exact
+    assert s.binary_accuracy.successes == binary
     # the stored verdicts are what the raw answers say (recounted from the raw content)
     import orjson
 
@@ -100,7 +100,7 @@ async def test_verdict_is_never_read_from_the_reasoning_field(
         BALANCED,
         sim_kwargs={"error_rate": 0.0, "reasoning_tokens": 40, "reasoning_field": "both"},
     )
-    assert result.summary["multi_policy_accuracy"]["value"] == 1.0
+    assert result.summary.multi_policy_accuracy.value == 1.0
     record = next(iter(store.iter_records(result.run_id)))
     assert "hate_speech" in record["parts"][0]["reasoning"]
 
@@ -140,7 +140,7 @@ async def test_resume_sends_only_missing_samples(sim: SimFactory, store: Store) 
         )
         resumed = await Run(prepare(config), store, resume=result.run_id).execute()
         assert app[STATS].requests == 60
-    assert resumed.summary["completed"] == 90
+    assert resumed.summary.completed == 90
     assert store.count_records(result.run_id) == 90
 
 
@@ -163,5 +163,5 @@ async def test_simulator_answers_binary_only_gold(
         sim, store, path, strategy=strategy, sim_kwargs={"error_rate": 0.0}
     )
     s = result.summary
-    assert s["multi_policy_accuracy"] is None
-    assert s["binary_accuracy"]["value"] == 1.0 and s["binary_accuracy"]["n"] == 90
+    assert s.multi_policy_accuracy is None
+    assert s.binary_accuracy.value == 1.0 and s.binary_accuracy.n == 90

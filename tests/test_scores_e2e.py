@@ -22,7 +22,7 @@ async def scored_run(sim: SimFactory, store: Store, **kw: Any) -> dict[str, Any]
     cfg.update(kw)
     result, _ = await run_against(sim, store, BALANCED, sim_kwargs=sim_kwargs, **cfg)
     assert result.status == "success"
-    return {"summary": result.summary, "run_id": result.run_id}
+    return {"summary": result.summary.to_json(), "run_id": result.run_id}  # the --json view
 
 
 async def test_scores_agree_with_verdicts_and_are_stored(sim: SimFactory, store: Store) -> None:
@@ -69,7 +69,7 @@ async def test_verdict_first_format_drops_max_tokens(sim: SimFactory, store: Sto
 
 async def test_without_scores_the_block_is_null(sim: SimFactory, store: Store) -> None:
     result, _ = await run_against(sim, store, BALANCED, sim_kwargs={"error_rate": 0.0})
-    assert result.summary["scores"] is None
+    assert result.summary.scores is None
     record = next(iter(store.iter_records(result.run_id)))
     assert record["score"] is None
 
@@ -157,7 +157,7 @@ async def test_verbalised_confidence_is_read_as_the_score(sim: SimFactory, store
         scores="confidence",
         sim_kwargs={"error_rate": 0.1},
     )
-    s = result.summary["scores"]
+    s = result.summary.to_json()["scores"]
     assert s["scored"] == 90 and s["auprc"] > 0.8
     for record in store.iter_records(result.run_id):
         content = record["parts"][0]["content"]

@@ -13,7 +13,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
-from policybench.bench.serve_command import sim_backend  # noqa: E402
+from policybench.bench.sim_backend import simulated_server  # noqa: E402
 from policybench.service.api import ServiceConfig, serve  # noqa: E402
 from policybench.service.api.app import SPEC_PATH  # noqa: E402
 from policybench.service.store import Store  # noqa: E402
@@ -32,7 +32,7 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         token=TOKEN,
         dataset_roots=(tmp,),
         policy_roots=(tmp,),
-        sim_backend=sim_backend,
+        sim_backend=simulated_server,
         grace_period=1,
     )
     ready: list[str] = []

@@ -98,7 +98,7 @@ async def test_kill_9_mid_job_then_restart_records_every_sample_once(tmp_path: P
     ids = [x["sample_id"] for x in lines]
     assert len(ids) == 90 and len(set(ids)) == 90  # every sample exactly once
     with Store(db) as store:
-        assert store.get_run(run_id).summary["completed"] == 90
+        assert store.get_run(run_id).summary.completed == 90
 
 
 async def test_sigterm_stops_within_the_grace_period_and_the_job_resumes(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 from policybench.bench.sim import ProfileError, available, load_profile
-from policybench.bench.sim.engine import Engine, Sequence
+from policybench.bench.sim.engine import Engine, EngineSequence
 from policybench.bench.sim.predict import predict
 from policybench.bench.sim.rendering import block_hashes
 
@@ -25,15 +25,15 @@ class Watch:
         self.max_waiting = 0
         self._engine = engine_ref
 
-    def admitted(self, seq: Sequence) -> None:
+    def admitted(self, seq: EngineSequence) -> None:
         eng = self._engine[0]
         self.max_running = max(self.max_running, eng.running + 1)
         self.max_waiting = max(self.max_waiting, len(eng.waiting))
 
-    def first_token(self, seq: Sequence) -> None:
+    def first_token(self, seq: EngineSequence) -> None:
         pass
 
-    def finished(self, seq: Sequence) -> None:
+    def finished(self, seq: EngineSequence) -> None:
         self.order.append(seq.rid)
 
     def step(self, seconds: float, tokens: int, decode_seqs: int) -> None:
@@ -51,8 +51,8 @@ def make(profile=PROFILE, scale: float = 1e-4, **kw) -> tuple[Engine, Watch]:
 
 async def test_requests_finish_in_model_order_not_arrival_order() -> None:
     engine, watch = make()
-    long = Sequence(prompt_tokens=100, output_tokens=400)
-    short = Sequence(prompt_tokens=100, output_tokens=3)
+    long = EngineSequence(prompt_tokens=100, output_tokens=400)
+    short = EngineSequence(prompt_tokens=100, output_tokens=3)
     await asyncio.gather(engine.submit(long), engine.submit(short))
     await engine.stop()
     assert watch.order == [short.rid, long.rid]
@@ -61,7 +61,7 @@ async def test_requests_finish_in_model_order_not_arrival_order() -> None:
 async def test_at_most_max_num_seqs_run_the_rest_wait() -> None:
     profile = dataclasses.replace(PROFILE, max_num_seqs=3)
     engine, watch = make(profile)
-    seqs = [Sequence(prompt_tokens=50, output_tokens=20) for _ in range(10)]
+    seqs = [EngineSequence(prompt_tokens=50, output_tokens=20) for _ in range(10)]
     await asyncio.gather(*(engine.submit(s) for s in seqs))
     await engine.stop()
     assert watch.max_running == 3
@@ -73,7 +73,7 @@ async def test_at_most_max_num_seqs_run_the_rest_wait() -> None:
 async def test_kv_budget_limits_what_runs() -> None:
     profile = dataclasses.replace(PROFILE, kv_cache_tokens=1000)
     engine, watch = make(profile)
-    seqs = [Sequence(prompt_tokens=300, output_tokens=100) for _ in range(6)]
+    seqs = [EngineSequence(prompt_tokens=300, output_tokens=100) for _ in range(6)]
     await asyncio.gather(*(engine.submit(s) for s in seqs))
     await engine.stop()
     assert watch.max_running == 2  # 2 x 400 tokens fit in 1000, 3 do not
@@ -85,7 +85,7 @@ async def model_seconds(prefix_caching: bool) -> tuple[float, int]:
     total_hit = 0
     for i in range(20):  # one after another: each sees the blocks the previous computed
         text = policy + f"user text number {i} " * 20
-        seq = Sequence(prompt_tokens=len(text) // 4, output_tokens=5, block_hashes=block_hashes(text, 16))  # fmt: skip
+        seq = EngineSequence(prompt_tokens=len(text) // 4, output_tokens=5, block_hashes=block_hashes(text, 16))  # fmt: skip
         await engine.submit(seq)
         total_hit += seq.cached_tokens
     await engine.stop()
@@ -103,7 +103,7 @@ async def test_shared_prefix_is_cheaper_with_prefix_caching() -> None:
 async def test_zero_time_scale_answers_at_once() -> None:
     engine = Engine(PROFILE, 0.0)
     engine.start()
-    seq = Sequence(prompt_tokens=10, output_tokens=50)
+    seq = EngineSequence(prompt_tokens=10, output_tokens=50)
     fut = engine.submit(seq)
     assert fut.done() and seq.generated == 50
     await engine.stop()

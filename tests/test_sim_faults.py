@@ -35,7 +35,7 @@ async def run_with_faults(
         from policybench.bench.sim.app import FAULTS
 
         counts = app[FAULTS].counts
-    summary = dict(result.summary)
+    summary = result.summary.to_json()  # the --json view of the summary
     summary["_fault_counts"] = counts
     summary["_records"] = list(store.iter_records(result.run_id))
     return summary
@@ -106,3 +106,22 @@ def test_fault_specs_are_validated() -> None:
     for bad in (["teapot=0.1"], ["503=2"], ["503=x"], ["500=0.6", "503=0.6"]):
         with pytest.raises(FaultSpecError):
             parse_faults(bad)
+
+
+async def test_total_timeout_caps_a_request_over_its_retries(sim: SimFactory, store: Store) -> None:
+    # every answer is a 429 asking for 0.2 s: without a total deadline each request would
+    # take its 20 attempts (about 4 s); with --total-timeout 1 it gives up after about 1 s
+    faults = FaultConfig(rates=(("429", 1.0),), retry_after=0.2)
+    s = await run_with_faults(sim, store, faults, max_attempts=20, total_timeout=1.0, limit=3)
+    assert s["completed"] == 3 and s["errors"] == 3
+    attempts = [p["attempts"] for r in s["_records"] for p in r["parts"]]
+    assert attempts and all(2 <= a <= 6 for a in attempts), attempts
+
+
+async def test_total_timeout_cuts_an_attempt_that_hangs(sim: SimFactory, store: Store) -> None:
+    faults = FaultConfig(rates=(("hang", 1.0),))
+    s = await run_with_faults(sim, store, faults, timeout=30.0, total_timeout=0.5, limit=2)
+    assert s["completed"] == 2 and s["errors"] == 2
+    parts = [p for r in s["_records"] for p in r["parts"]]
+    assert all(p["attempts"] == 1 and p["error_kind"] == "timeout" for p in parts), parts
+    assert all("total-timeout" in p["error"] for p in parts)

@@ -54,22 +54,22 @@ async def test_style_is_read_by_policybench_parsers(sim: SimFactory, store: Stor
     if fmt not in FORMATS:
         pytest.skip(f"no parser format {fmt!r} registered")
     s = await run(sim, store, {"style": style, "error_rate": 0.0}, strategy=strategy, output_format=fmt)  # fmt: skip
-    assert s["completed"] == 90
-    assert s["parse_failures"] == 0
-    assert s["binary_accuracy"]["value"] == 1.0
+    assert s.completed == 90
+    assert s.parse_failures == 0
+    assert s.binary_accuracy.value == 1.0
     if style not in ("wildguard", "guardreasoner", "shieldgemma", "shieldgemma-explained", "binary", "violation-safe", "valid-invalid"):  # fmt: skip
-        assert s["multi_policy_accuracy"]["value"] == 1.0
+        assert s.multi_policy_accuracy.value == 1.0
 
 
 async def test_refusals_empties_and_cutoffs_are_parse_failures(sim: SimFactory, store: Store) -> None:  # fmt: skip
     rates = {"refusal_rate": 0.1, "empty_rate": 0.1, "truncate_rate": 0.1, "error_rate": 0.0}
     s = await run(sim, store, rates)
     # 30% of 90 answers misbehave on average; the draw is seeded, so this count is fixed
-    assert 12 <= s["parse_failures"] <= 42
-    assert s["errors"] == 0
-    assert s["completed"] == 90
+    assert 12 <= s.parse_failures <= 42
+    assert s.errors == 0
+    assert s.completed == 90
     clean = await run(sim, store, {"error_rate": 0.0})
-    assert clean["parse_failures"] == 0
+    assert clean.parse_failures == 0
 
 
 def test_style_choice_order() -> None:

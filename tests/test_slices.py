@@ -84,7 +84,7 @@ async def test_every_group_equals_a_recount(
 ) -> None:
     path = dataset(tmp_path)
     result = await sliced_run(sim, store, path, by)
-    slices = result.summary["slices"]
+    slices = result.summary.to_json()["slices"]
     assert slices["by"] == by and slices["capped"] is False
     expect = recount(store, result.run_id, by)
     names = {"adversarial": {"true", "false", "(missing)"}, "source": {"vanilla", "wild"}}[by]
@@ -103,13 +103,13 @@ async def test_every_group_equals_a_recount(
         assert g["binary_f1"]["ci_low"] <= f1 <= g["binary_f1"]["ci_high"]
         assert g["binary_precision"]["value"] == pytest.approx(e["tp"] / (e["tp"] + e["fp"]))
     # the stored run re-derives the same slices from its records
-    assert summarise(store, result.run_id).summary["slices"] == slices
+    assert summarise(store, result.run_id).summary.to_json()["slices"] == slices
 
 
 async def test_groups_are_capped_and_say_so(sim: SimFactory, store: Store, tmp_path: Path) -> None:
     path = dataset(tmp_path)
     result = await sliced_run(sim, store, path, "lang")  # 120 distinct values
-    slices = result.summary["slices"]
+    slices = result.summary.to_json()["slices"]
     assert slices["capped"] is True
     assert len(slices["groups"]) == MAX_GROUPS + 1
     assert slices["groups"]["(other)"]["samples"] == 120 - MAX_GROUPS

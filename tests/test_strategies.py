@@ -35,7 +35,7 @@ async def test_strategy_records_its_requests_per_sample(
     sim: SimFactory, store: Store, strategy: str, requests: int
 ) -> None:
     result = await _run(sim, store, strategy=strategy, limit=10)
-    assert result.summary["multi_policy_accuracy"]["value"] == 1.0
+    assert result.summary.multi_policy_accuracy.value == 1.0
     records = list(store.iter_records(result.run_id))
     assert len(records) == 10
     for record in records:
@@ -85,8 +85,8 @@ async def test_ensemble_of_strategies_keeps_each_members_verdict(
         ensemble_members=("multi", "gauntlet", "multi+cot"),
         limit=12,
     )
-    assert result.summary["strategy"] == "ensemble"
-    assert result.summary["multi_policy_accuracy"]["value"] == 1.0
+    assert result.summary.strategy == "ensemble"
+    assert result.summary.multi_policy_accuracy.value == 1.0
     for record in store.iter_records(result.run_id):
         assert len(record["parts"]) == 1 + 6 + 1
         assert [m["member"] for m in record["members"]] == ["multi", "gauntlet", "multi+cot"]
@@ -108,8 +108,8 @@ async def test_ensemble_across_models_sends_each_member_to_its_model(
         vote="all",
         limit=20,
     )
-    assert result.summary["parse_failures"] == 0
-    assert result.summary["multi_policy_accuracy"]["value"] == 1.0
+    assert result.summary.parse_failures == 0
+    assert result.summary.multi_policy_accuracy.value == 1.0
     records = list(store.iter_records(result.run_id))
     guard_answers = [r["parts"][1]["content"] for r in records]
     assert any(a.startswith("unsafe") for a in guard_answers)
@@ -130,8 +130,8 @@ async def test_identical_members_vote_as_one_member(sim: SimFactory, store: Stor
     )
     # identical members agree with each other and so with the single run
     assert (
-        ensemble.summary["multi_policy_accuracy"]["successes"]
-        == single.summary["multi_policy_accuracy"]["successes"]
+        ensemble.summary.multi_policy_accuracy.successes
+        == single.summary.multi_policy_accuracy.successes
     )
 
 

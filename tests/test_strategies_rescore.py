@@ -45,7 +45,7 @@ async def test_rescore_with_unchanged_parsers_reproduces_the_summary_exactly(
     assert result.samples == 90 and result.changed == 0
     assert result.summary == store.get_run(run_id).summary
     assert result.same_summary
-    assert 0 < result.summary["multi_policy_accuracy"]["successes"] < 90  # errors were made
+    assert 0 < result.summary.multi_policy_accuracy.successes < 90  # errors were made
     # the run's own records are untouched; the new verdicts are stored beside them
     assert list(store.iter_records(run_id)) == before
     new = list(store.iter_rescore_records(result.rescore_id))
@@ -60,11 +60,11 @@ async def test_rescore_in_another_format_changes_the_summary(sim: SimFactory, st
     run_id = await _stored_run(sim, store, strategy="gauntlet")
     result = rescore(store, run_id, output_format="violation_safe")
     assert result.changed == 90
-    assert result.summary["parse_failures"] == 90
-    assert result.summary["multi_policy_accuracy"]["successes"] == 0
+    assert result.summary.parse_failures == 90
+    assert result.summary.multi_policy_accuracy.successes == 0
     assert not result.same_summary
     # and the run's own summary is what it was
-    assert store.get_run(run_id).summary["parse_failures"] == 0
+    assert store.get_run(run_id).summary.parse_failures == 0
 
 
 async def test_rescore_cli_json_and_exit_codes(sim: SimFactory, tmp_path: Path) -> None:

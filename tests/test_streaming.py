@@ -27,11 +27,11 @@ async def test_streamed_run_scores_like_a_whole_one_and_measures_ttft(
             prepare(config), store, observer=RunMetrics(registry).observer()
         ).execute()
     s = result.summary
-    assert s["completed"] == 90 and s["errors"] == 0 and s["parse_failures"] == 0
-    assert s["multi_policy_accuracy"]["value"] == 1.0
-    assert s["tokens"]["completion"] > 0  # usage arrived in the last chunk
-    ttft = s["ttft_seconds"]
-    assert ttft is not None and 0 < ttft["p50"] <= s["request_latency_seconds"]["p50"]
+    assert s.completed == 90 and s.errors == 0 and s.parse_failures == 0
+    assert s.multi_policy_accuracy.value == 1.0
+    assert s.tokens.completion > 0  # usage arrived in the last chunk
+    ttft = s.ttft_seconds
+    assert ttft is not None and 0 < ttft.p50 <= s.request_latency_seconds.p50
     record = next(iter(store.iter_records(result.run_id)))
     part = record["parts"][0]
     assert part["ttft"] is not None and part["reasoning"]  # reasoning deltas kept apart
@@ -48,8 +48,8 @@ async def test_a_stream_dropped_midway_is_retried(sim: SimFactory, store: Store)
         )
         result = await Run(prepare(config), store).execute()
     s = result.summary
-    assert s["completed"] == 90 and s["errors"] == 0
-    assert s["multi_policy_accuracy"]["value"] == 1.0
+    assert s.completed == 90 and s.errors == 0
+    assert s.multi_policy_accuracy.value == 1.0
     attempts = [p["attempts"] for r in store.iter_records(result.run_id) for p in r["parts"]]
     assert max(attempts) > 1  # some streams were cut and sent again
 
@@ -84,7 +84,7 @@ async def test_a_stream_without_an_end_is_an_error_not_a_verdict(store: Store) -
         result = await Run(prepare(config), store).execute()
     finally:
         await runner.cleanup()
-    assert result.summary["errors"] == 5 and result.summary["completed"] == 5
+    assert result.summary.errors == 5 and result.summary.completed == 5
 
 
 def test_stream_and_batching_do_not_mix() -> None:

@@ -205,7 +205,7 @@ async def test_each_task_is_answered_and_scored_from_its_own_gold(
 ) -> None:
     path = three_task_dataset(tmp_path)
     result = await task_run(sim, store, path, task, strategy=strategy)
-    s = result.summary
+    s = result.summary.to_json()
     gold = gold_of_task(path, task)
     # an error-free simulated model answering from the task's gold: every sample right,
     # although the three tasks' gold differ (a model answering the wrong task could not)
@@ -232,7 +232,9 @@ async def test_task_with_errors_scores_f1_against_the_task_gold(
         fp += (not gold[r["sample_id"]]) and flagged
         fn += gold[r["sample_id"]] and not flagged
     assert fp + fn > 0
-    assert result.summary["binary_f1"]["value"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert result.summary.to_json()["binary_f1"]["value"] == pytest.approx(
+        2 * tp / (2 * tp + fp + fn)
+    )
 
 
 @asynccontextmanager
@@ -280,7 +282,7 @@ async def test_conversations_reach_the_model_as_role_turns(
             {"dataset": str(path), "base_url": url, "concurrency": 2, "task": task}
         )
         result = await Run(prepare(config), store).execute()
-    assert result.summary["completed"] == 10
+    assert result.summary.to_json()["completed"] == 10
     by_text = {}
     for body in bodies:
         msgs = body["messages"]
@@ -336,7 +338,7 @@ async def test_guardreasoner_prompt_only_answers_are_read_on_the_request_line(
             }
         )
         result = await Run(prepare(config), store).execute()
-    s = result.summary
+    s = result.summary.to_json()
     misleading = [
         r
         for r in store.iter_records(result.run_id)
@@ -356,7 +358,7 @@ async def test_three_line_guards_are_read_on_the_tasks_line(
     verdicts, and only the task's line scores right against the task's gold."""
     path = three_task_dataset(tmp_path)
     result = await task_run(sim, store, path, task, model=model)
-    s = result.summary
+    s = result.summary.to_json()
     assert s["parse_failures"] == 0, s["outcomes"]
     assert s["binary_accuracy"]["value"] == 1.0
     lines = {r["parts"][0]["content"] for r in store.iter_records(result.run_id)}
@@ -371,5 +373,5 @@ async def test_multi_turn_through_the_batch_routes(
     one user message (the completions route)."""
     path = three_task_dataset(tmp_path)
     result = await task_run(sim, store, path, Task.RESPONSE, batch_size=8, batch_endpoint=route)
-    assert result.summary["binary_accuracy"]["value"] == 1.0
-    assert result.summary["completed"] == 60
+    assert result.summary.to_json()["binary_accuracy"]["value"] == 1.0
+    assert result.summary.to_json()["completed"] == 60

@@ -11,9 +11,9 @@ import orjson
 import pytest
 from click.testing import CliRunner
 from policybench.bench.cli import cli
-from policybench.bench.matrix_command import MatrixRunner, prepare_cells
 from policybench.service.errors import ConfigError
 from policybench.service.matrix import load_matrix
+from policybench.service.matrix_runner import MatrixRunner, prepare_cells
 from policybench.service.store import Store
 
 from .conftest import BALANCED, REPO, SimFactory, seed_file

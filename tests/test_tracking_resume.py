@@ -190,7 +190,7 @@ def test_ctrl_c_exits_130_cancelled_with_partial_summary_and_resumes(tmp_path: P
     assert row.status == "cancelled"
     assert 0 < partial["completed"] < 90
     assert partial["completed"] == kept  # in-flight requests finished and were flushed
-    assert row.summary is not None and row.summary["completed"] == kept
+    assert row.summary is not None and row.summary.completed == kept
 
     resumed = run_json(
         "run",

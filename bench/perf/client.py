@@ -83,7 +83,7 @@ async def pipeline(url: str, dataset: Path, store: Store, mode: str, concurrency
     observer = RunMetrics(CollectorRegistry()).observer() if metrics else None
     result = await Run(prepared, store, observer=observer).execute()
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    n = result.summary["completed"]
+    n = result.summary.completed
     return Measure(n / wall, cpu / n * 1e6)
 
 

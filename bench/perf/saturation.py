@@ -63,9 +63,9 @@ async def _one(
             queries = await _metric(session, metrics, "vllm:prefix_cache_queries_total")
             hits = await _metric(session, metrics, "vllm:prefix_cache_hits_total")
     s = result.summary
-    n = s["requests"]
-    prompt = s["tokens"]["prompt"] / n
-    output = s["tokens"]["completion"] / n
+    n = s.requests
+    prompt = s.tokens.prompt / n
+    output = s.tokens.completion / n
     profile = sim.resolved_profile()
     capacity = predict(
         profile,
@@ -77,7 +77,7 @@ async def _one(
     measured = _steady_rate(clock.done) * scale
     return {
         "concurrency": concurrency,
-        "chosen_limit": s["concurrency_limit"],
+        "chosen_limit": s.concurrency_limit,
         "measured_requests_per_s": measured,
         "capacity_requests_per_s": capacity,
         "capacity_ratio": measured / capacity,

@@ -43,7 +43,7 @@ async def _one(
         }
     )
     result = await Run(prepare(config), store).execute()
-    s = result.summary
+    s = result.summary.to_json()  # the --json view
     seconds = s["dispatch_seconds"]
     return {
         "requests_per_s": s["requests"] / seconds,

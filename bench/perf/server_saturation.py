@@ -44,7 +44,7 @@ async def _one(
         }
     )
     result = await Run(prepare(config), store, api_key=api_key).execute()
-    s = result.summary
+    s = result.summary.to_json()
     server = s.get("server")
     if not server or not server.get("requests") or not server.get("seconds"):
         raise RuntimeError(f"{url}: no vLLM request counters on its /metrics")

@@ -28,6 +28,7 @@ from policybench.service import store as store_module
 from policybench.service.records import replay
 from policybench.service.scoring import Scorer
 from policybench.service.store import Store
+from policybench.service.summary import RunSummary
 
 CATS = ("hate_speech", "violence", "self_harm", "sexual_minors", "harassment", "illegal")
 SOURCES = ("wildguardmix", "toxicchat", "aegis", "xstest")
@@ -125,7 +126,12 @@ def _fill(store: Store, run_id: str, n: int, batch: int = 5000) -> tuple[float, 
         store.insert_records(run_id, rows)
         spent += time.perf_counter() - t0
     store.set_status(
-        run_id, "success", summary=scorer.summary(n / 250.0), dispatch_seconds=n / 250.0
+        run_id,
+        "success",
+        summary=RunSummary.load(
+            {"run_id": run_id, "status": "success", **scorer.summary(n / 250.0)}
+        ),
+        dispatch_seconds=n / 250.0,
     )
     return spent, scorer
 
@@ -135,12 +141,12 @@ def _write_ratio(folder: Path, n: int) -> dict[str, float]:
     out: dict[str, float] = {}
     original = record_tags.tags_of
     for label, tags in (("with_tags", original), ("without_tags", lambda record: [])):
-        store_module.tags_of = tags
+        store_module.tags_of = tags  # type: ignore[attr-defined]
         try:
             with Store(folder / f"write-{label}.sqlite") as store:
                 spent, _ = _fill(store, "w", n)
         finally:
-            store_module.tags_of = original
+            store_module.tags_of = original  # type: ignore[attr-defined]
         out[f"write_records_per_s_{label}"] = n / spent
     out["write_ratio_with_vs_without_tags"] = (
         out["write_records_per_s_with_tags"] / out["write_records_per_s_without_tags"]

@@ -58,7 +58,7 @@ def accuracy_vs_throughput(data: ReportData) -> bytes:
     fig = _figure(7, 4.5)
     ax = fig.subplots()
     for run in data.runs:
-        s = run.summary
+        s = run.summary.to_json()
         a, sph = s.get("multi_policy_accuracy"), s.get("samples_per_hour")
         if not a or not sph:
             continue
@@ -83,7 +83,7 @@ def accuracy_vs_throughput(data: ReportData) -> bytes:
 def per_category_f1(data: ReportData) -> bytes:
     cats: list[str] = []
     for run in data.runs:
-        for c in run.summary.get("per_category") or {}:
+        for c in run.summary.to_json().get("per_category") or {}:
             if c not in cats:
                 cats.append(c)
     fig = _figure(max(6.0, 1.2 * len(cats) + 2), 4.5)
@@ -91,7 +91,7 @@ def per_category_f1(data: ReportData) -> bytes:
     n = max(1, len(data.runs))
     width = 0.8 / n
     for k, run in enumerate(data.runs):
-        per = run.summary.get("per_category") or {}
+        per = run.summary.to_json().get("per_category") or {}
         ys = [(per.get(c) or {}).get("f1") or 0.0 for c in cats]
         ax.bar(
             [i + k * width - 0.4 + width / 2 for i in range(len(cats))],
@@ -136,7 +136,7 @@ def score_curves(data: ReportData) -> bytes:
         points = data.curves.get(run.row.run_id)
         if points is None:
             continue
-        s = run.summary.get("scores") or {}
+        s = run.summary.to_json().get("scores") or {}
         label = run.label + (" (sim)" if run.simulated else "")
         auprc, auc = s.get("auprc"), s.get("roc_auc")
         pr.step(  # the precision of a threshold holds up to its recall: "pre" steps

@@ -49,7 +49,7 @@ class Grid:
         run = self.cells.get(key)
         if run is None:
             return None
-        figure = run.summary.get(summary_key or GRID_METRICS[self.metric][0])
+        figure = run.summary.to_json().get(summary_key or GRID_METRICS[self.metric][0])
         return figure if isinstance(figure, dict) else None
 
     @property
@@ -136,10 +136,12 @@ def findings(store: Store, runs: list[StoredRun]) -> list[Comparison]:
         by_dataset.setdefault(run.row.dataset_fingerprint, []).append(run)
     out = []
     for group in by_dataset.values():
-        scored = [r for r in group if r.summary.get("multi_policy_accuracy")][:MAX_PAIRED_RUNS]
+        scored = [r for r in group if r.summary.to_json().get("multi_policy_accuracy")][
+            :MAX_PAIRED_RUNS
+        ]
         if len(scored) < 2:
             continue
-        best = max(scored, key=lambda r: r.summary["multi_policy_accuracy"]["value"])
+        best = max(scored, key=lambda r: r.summary.to_json()["multi_policy_accuracy"]["value"])
         for other in scored:
             if other is not best:
                 out.append(compare_runs(store, other.row.run_id, best.row.run_id))
@@ -163,7 +165,7 @@ def collect(
     data = ReportData(title=title, runs=runs, grid=grid)
     for run in runs:
         data.latencies[run.row.run_id] = run_latencies(store, run.row.run_id)
-        if (run.summary.get("scores") or {}).get("scored"):
+        if run.summary.scores is not None and run.summary.scores.scored:
             points = run_curves(store, run.row.run_id)
             if points is not None:
                 data.curves[run.row.run_id] = points

@@ -89,7 +89,7 @@ RUN_COLUMNS = (
 
 def run_cells(run: Any) -> tuple[str, ...]:
     """One row of the runs table for a report's ``RunData``."""
-    s = run.summary
+    s = run.summary.to_json()
     lat = s.get("latency_seconds") or {}
     return (
         run.row.run_id,

@@ -46,7 +46,7 @@ def _grid(grid: Grid) -> str:
                 if run is None:
                     cells.append("<td>not run</td>")
                     continue
-                s = run.summary
+                s = run.summary.to_json()
                 figure = grid.figure((model, pol, strategy, dataset))
                 rule = (
                     f"<br><small>failures: {_e(fmt.failures(s))}</small>"
@@ -63,7 +63,7 @@ def _grid(grid: Grid) -> str:
 
 
 def _slices(run: Any) -> str:
-    found = fmt.slice_table(run.summary)
+    found = fmt.slice_table(run.summary.to_json())
     if found is None:
         return ""
     by, title, rows = found
@@ -82,19 +82,19 @@ def _machine_data(data: ReportData) -> dict[str, Any]:
                 "policies": r.row.policy_set,
                 "strategy": r.row.strategy,
                 "backend": r.row.backend,
-                "completed": r.summary["completed"],
-                "multi_policy_accuracy": r.summary.get("multi_policy_accuracy"),
-                "binary_accuracy": r.summary.get("binary_accuracy"),
-                "binary_f1": r.summary.get("binary_f1"),
-                "binary_precision": r.summary.get("binary_precision"),
-                "binary_recall": r.summary.get("binary_recall"),
-                "failure_rule": r.summary.get("failure_rule"),
-                "slices": r.summary.get("slices"),
-                "macro_f1": r.summary.get("macro_f1"),
-                "per_category": r.summary.get("per_category"),
-                "samples_per_hour": r.summary.get("samples_per_hour"),
-                "parse_failures": r.summary.get("parse_failures"),
-                "errors": r.summary.get("errors"),
+                "completed": r.summary.to_json()["completed"],
+                "multi_policy_accuracy": r.summary.to_json().get("multi_policy_accuracy"),
+                "binary_accuracy": r.summary.to_json().get("binary_accuracy"),
+                "binary_f1": r.summary.to_json().get("binary_f1"),
+                "binary_precision": r.summary.to_json().get("binary_precision"),
+                "binary_recall": r.summary.to_json().get("binary_recall"),
+                "failure_rule": r.summary.to_json().get("failure_rule"),
+                "slices": r.summary.to_json().get("slices"),
+                "macro_f1": r.summary.to_json().get("macro_f1"),
+                "per_category": r.summary.to_json().get("per_category"),
+                "samples_per_hour": r.summary.to_json().get("samples_per_hour"),
+                "parse_failures": r.summary.to_json().get("parse_failures"),
+                "errors": r.summary.to_json().get("errors"),
             }
             for r in data.runs
         ],
@@ -128,10 +128,10 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
     body.append("<h3>Per-category F1</h3><table><tr><th>run</th>")
     cats: list[str] = []
     for run in data.runs:
-        cats += [c for c in run.summary.get("per_category") or {} if c not in cats]
+        cats += [c for c in run.summary.to_json().get("per_category") or {} if c not in cats]
     body.append("".join(f"<th>{_e(c)}</th>" for c in cats) + "</tr>")
     for run in data.runs:
-        per = run.summary.get("per_category") or {}
+        per = run.summary.to_json().get("per_category") or {}
         body.append(
             f"<tr><td>{_e(run.row.run_id)}</td>"
             + "".join(f"<td>{_e(fmt.f1((per.get(c) or {}).get('f1')))}</td>" for c in cats)

@@ -31,7 +31,7 @@ def _grid_block(grid: Grid) -> list[str]:
                 if run is None:
                     cells.append("not run")
                     continue
-                s = run.summary
+                s = run.summary.to_json()
                 figure = grid.figure((model, pol, strategy, dataset))
                 text = fmt.acc(figure)
                 if grid.metric == "f1" and figure is not None:
@@ -83,7 +83,7 @@ def render_markdown(data: ReportData, charts: dict[str, str] | None = None) -> s
         ]
     lines += ["## Runs", ""]
     for run in data.runs:
-        s = run.summary
+        s = run.summary.to_json()
         row = run.row
         sim = " (simulated)" if run.simulated else ""
         lat = s.get("latency_seconds") or {}

@@ -28,7 +28,7 @@ def render_grid(grid: Grid, console: Console) -> None:
                 if run is None:
                     row.append("not run")
                     continue
-                s = run.summary
+                s = run.summary.to_json()
                 text = fmt.acc(grid.figure(run_key := (model, pol, strategy, dataset)))
                 if grid.metric == "f1" and grid.figure(run_key) is not None:
                     text += f"\nfailures: {fmt.failures(s)}"

@@ -24,13 +24,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .answers import Answer, compose
 from .config import SimConfig
 from .engine import Engine
-from .engine import Sequence as Seq
+from .engine import EngineSequence as Seq
 from .faults import FaultInjector
 from .knowledge import Knowledge, turns_key
 from .logprobs import chat_logprobs, completion_logprobs
 from .metrics import SimMetrics
 from .native_reading import NativeQuestion, read_chat, read_completion
-from .profiles import Profile
+from .profile import Profile
 from .prompt_reading import read_question
 from .rendering import block_hashes, count_tokens, render_chat, render_output, split_rendered
 from .streaming import stream_chat

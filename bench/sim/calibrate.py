@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from .app import serve_in_background
 from .config import SimConfig
 from .predict import predict
-from .profiles import DEFAULT_PROFILE
+from .profile import DEFAULT_PROFILE
 
 _POLICY = (
     "You are a content safety classifier. Decide whether the content in the user's message "

@@ -14,7 +14,7 @@ from typing import Any
 
 from .answers import AnswerRates
 from .faults import FaultConfig, parse_faults
-from .profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from .profile import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from .styles import STYLE_NAMES
 
 REASONING_FIELDS = ("reasoning", "reasoning_content", "both", "none")

@@ -27,20 +27,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .profiles import Profile
+from .profile import Profile
 
 
 class EngineEvents(Protocol):
     """What the engine reports (implemented by :mod:`.metrics`)."""
 
-    def admitted(self, seq: Sequence) -> None: ...
-    def first_token(self, seq: Sequence) -> None: ...
-    def finished(self, seq: Sequence) -> None: ...
+    def admitted(self, seq: EngineSequence) -> None: ...
+    def first_token(self, seq: EngineSequence) -> None: ...
+    def finished(self, seq: EngineSequence) -> None: ...
     def step(self, seconds: float, tokens: int, decode_seqs: int) -> None: ...
 
 
 @dataclass(eq=False, slots=True)
-class Sequence:
+class EngineSequence:
     """One engine request.  Times are wall-clock (``loop.time()``)."""
 
     prompt_tokens: int
@@ -93,7 +93,7 @@ class PrefixCache:
 
 
 class Engine:
-    """The simulated engine core.  ``submit`` a :class:`Sequence`, await its ``done``."""
+    """The simulated engine core.  ``submit`` a :class:`EngineSequence`, await its ``done``."""
 
     def __init__(
         self,
@@ -108,10 +108,10 @@ class Engine:
         self.events = events
         self.prefix_caching = profile.prefix_caching if prefix_caching is None else prefix_caching
         self.cache = PrefixCache(profile.kv_cache_tokens // profile.block_size)
-        self.waiting: deque[Sequence] = deque()
-        self.prefilling: deque[Sequence] = deque()
-        self._decoding: list[tuple[int, int, Sequence]] = []
-        self._streaming: set[Sequence] = set()
+        self.waiting: deque[EngineSequence] = deque()
+        self.prefilling: deque[EngineSequence] = deque()
+        self._decoding: list[tuple[int, int, EngineSequence]] = []
+        self._streaming: set[EngineSequence] = set()
         self.step_no = 0
         self.context_tokens = 0
         self.kv_used = 0
@@ -151,7 +151,7 @@ class Engine:
                 seq.done.cancel()
 
     # -- requests ---------------------------------------------------------------------------
-    def submit(self, seq: Sequence) -> asyncio.Future[None]:
+    def submit(self, seq: EngineSequence) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         seq.arrival = loop.time()
         seq.done = loop.create_future()
@@ -163,7 +163,7 @@ class Engine:
         self._wake.set()
         return seq.done
 
-    def abort(self, seq: Sequence) -> None:
+    def abort(self, seq: EngineSequence) -> None:
         """The client went away.  A waiting sequence is dropped at once; a running one keeps
         its slot until its last step (a simplification: vLLM frees it at the next step) and
         is counted with ``finished_reason="abort"``."""
@@ -172,7 +172,7 @@ class Engine:
         seq.aborted = True
         seq.finish_reason = "abort"
 
-    async def run_fixed(self, seq: Sequence, seconds: float) -> None:
+    async def run_fixed(self, seq: EngineSequence, seconds: float) -> None:
         """The first version's latency model: a fixed time per request, at most
         ``max_num_seqs`` at once (kept for ``SimConfig(base_latency=...)`` callers)."""
         loop = asyncio.get_running_loop()
@@ -200,7 +200,7 @@ class Engine:
                 seq.finish_reason = "abort"
                 self._finish(seq, loop.time())
 
-    def _instant(self, seq: Sequence, now: float) -> None:
+    def _instant(self, seq: EngineSequence, now: float) -> None:
         self._schedule(seq, now)
         seq.prefilled = seq.to_compute
         self._prefill_done(seq, now)
@@ -250,7 +250,7 @@ class Engine:
             self._schedule(seq, now, hit)
             self.prefilling.append(seq)
 
-    def _cache_hit(self, seq: Sequence) -> int:
+    def _cache_hit(self, seq: EngineSequence) -> int:
         if not self.prefix_caching or not seq.block_hashes:
             return 0
         bs = self.profile.block_size
@@ -258,7 +258,7 @@ class Engine:
         # only full blocks, and the last prompt token is always computed
         return min(blocks * bs, ((seq.prompt_tokens - 1) // bs) * bs)
 
-    def _schedule(self, seq: Sequence, now: float, hit: int | None = None) -> None:
+    def _schedule(self, seq: EngineSequence, now: float, hit: int | None = None) -> None:
         if hit is None:
             hit = self._cache_hit(seq)
         seq.cached_tokens = hit
@@ -269,10 +269,10 @@ class Engine:
         if self.events is not None:
             self.events.admitted(seq)
 
-    def _compose(self) -> tuple[list[tuple[Sequence, int]], float, int, int]:
+    def _compose(self) -> tuple[list[tuple[EngineSequence, int]], float, int, int]:
         decode_seqs = len(self._decoding)
         budget = self.profile.max_num_batched_tokens - decode_seqs
-        work: list[tuple[Sequence, int]] = []
+        work: list[tuple[EngineSequence, int]] = []
         prefill = 0
         for seq in self.prefilling:
             if budget <= 0:
@@ -284,7 +284,7 @@ class Engine:
         seconds = self.profile.step_seconds(decode_seqs + len(work), prefill, self.context_tokens)
         return work, seconds, decode_seqs, prefill
 
-    def _apply(self, work: list[tuple[Sequence, int]], now: float) -> None:
+    def _apply(self, work: list[tuple[EngineSequence, int]], now: float) -> None:
         self.step_no += 1
         self.context_tokens += len(self._decoding)
         for seq in self._streaming:
@@ -311,7 +311,7 @@ class Engine:
                     if seq.on_token is not None:
                         self._streaming.add(seq)
 
-    def _prefill_done(self, seq: Sequence, now: float) -> None:
+    def _prefill_done(self, seq: EngineSequence, now: float) -> None:
         if self.prefix_caching and seq.block_hashes:
             self.cache.insert(seq.block_hashes)
         seq.first_token_at = now
@@ -321,7 +321,7 @@ class Engine:
         if self.events is not None:
             self.events.first_token(seq)
 
-    def _finish(self, seq: Sequence, now: float) -> None:
+    def _finish(self, seq: EngineSequence, now: float) -> None:
         if seq.finished_at is not None:
             return
         seq.finished_at = now

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .profiles import Profile
+from .profile import Profile
 
 
 @dataclass(frozen=True, slots=True)

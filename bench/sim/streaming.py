@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from .answers import Answer
-from .engine import Sequence
+from .engine import EngineSequence
 from .rendering import CHARS_PER_TOKEN
 
 
@@ -55,7 +55,7 @@ def token_deltas(answer: Answer, total: int, field: str) -> list[dict[str, Any]]
 async def stream_chat(
     request: web.Request,
     answer: Answer,
-    seq: Sequence,
+    seq: EngineSequence,
     model: str,
     field: str,
     include_usage: bool,

@@ -196,7 +196,8 @@ async def run_report(request: web.Request) -> web.Response:
     summary = job.hub.summary
     if summary is None and store.has_run(job.job_id):
         summary = store.get_run(job.job_id).summary
-    return _json({"run_id": job.job_id, "status": job.status, "summary": summary})
+    shown = None if summary is None else summary.to_json()
+    return _json({"run_id": job.job_id, "status": job.status, "summary": shown})
 
 
 async def healthz(request: web.Request) -> web.Response:

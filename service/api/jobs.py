@@ -14,14 +14,14 @@ FIFO limit per base URL), so two jobs together never put more than
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from yarl import URL
 
+from ..backends import with_server
 from ..config import RunConfig
 from ..errors import PolicybenchError
 from ..limiter import Limiter
@@ -239,22 +239,8 @@ class JobQueue:
     def _clean(self, text: str) -> str:
         return redact(text, self.settings.api_key, self.settings.token)
 
-    @contextlib.asynccontextmanager
-    async def _backend(self, prepared: Prepared) -> AsyncIterator[Prepared]:
-        if prepared.config.backend != "simulated":
-            yield prepared
-            return
-        factory = self.settings.sim_backend
-        if factory is None:
-            raise PolicybenchError("this service has no simulator for a simulated run")
-        async with factory(prepared) as url:
-            yield Prepared(
-                prepared.config.model_copy(update={"base_url": url}),
-                prepared.dataset_path,
-                prepared.dataset,
-                prepared.policies,
-                prepared.strategy,
-            )
+    def _backend(self, prepared: Prepared) -> AbstractAsyncContextManager[Prepared]:
+        return with_server(prepared, self.settings.sim_backend)
 
     # -- shutdown ----------------------------------------------------------------------
     async def shutdown(self, grace: float) -> None:

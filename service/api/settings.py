@@ -8,21 +8,12 @@ without it.  Secrets (the token, the upstream API key) are kept out of ``repr``.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ..backends import SimBackend
 from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from ..runner import Prepared
-
-#: ``async with backend(prepared) as base_url``: where a ``backend="simulated"`` run sends
-#: its requests.  The CLI provides one that starts the simulator; the engine cannot.
-SimBackend = Callable[["Prepared"], AbstractAsyncContextManager[str]]
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 

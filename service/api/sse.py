@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..records import SampleResult
     from ..runner import RunHandle
     from ..scoring import Scorer
+    from ..summary import RunSummary
 
 FINAL = frozenset({"done", "cancelled", "failed"})
 
@@ -38,7 +39,7 @@ class ProgressHub(BaseObserver):
         self.status = "queued"
         self.total: int | None = None
         self.resumed = False
-        self.summary: dict[str, Any] | None = None
+        self.summary: RunSummary | None = None
         self._scorer: Scorer | None = None
         self._completed = 0
         self._started = 0.0
@@ -59,7 +60,7 @@ class ProgressHub(BaseObserver):
         self._done_here += 1
         self._bump()
 
-    def on_finish(self, run: RunHandle, summary: dict[str, Any]) -> None:
+    def on_finish(self, run: RunHandle, summary: RunSummary) -> None:
         self.summary = summary
         self._bump()
 
@@ -133,7 +134,7 @@ async def stream_events(
                 sent = hub.version
                 data = {**base, **hub.snapshot()}
                 if hub.status in FINAL:
-                    data["summary"] = hub.summary
+                    data["summary"] = None if hub.summary is None else hub.summary.to_json()
                     await resp.write(_event("end", sent, data))
                     break
                 await resp.write(_event("progress", sent, data))

@@ -13,9 +13,10 @@ from typing import Protocol
 
 from ..client_types import NativeRequest
 from ..datasets import Sample
+from ..errors import ErrorKind, error_label
 from ..parsers import ParseContext, Verdict
 from ..scores import RULES, ScoreRule
-from ..scoring import ERROR, PARSE_FAILURE, Gold, outcome_of
+from ..scoring import ERROR, PARSE_FAILURE, Gold, Outcome, outcome_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +60,20 @@ class Part(Protocol):
 
     key: str
     error: str | None
-    error_kind: str | None
+    error_kind: ErrorKind | None
+    error_status: int | None
     verdict: Verdict | None
 
 
-def judge(strategy: Strategy, parts: Sequence[Part], gold: Gold) -> tuple[Verdict, str]:
+def judge(strategy: Strategy, parts: Sequence[Part], gold: Gold) -> tuple[Verdict, Outcome]:
     """A sample's verdict and outcome: ``error`` if any request failed, ``parse_failure``
     if the combined verdict is a failure, else scored against ``gold``."""
     failed = [p for p in parts if p.error is not None]
     if failed:
-        reason = "; ".join(f"{p.key}: {p.error_kind}: {p.error}" for p in failed)
+        reason = "; ".join(
+            f"{p.key}: {error_label(p.error_kind or ErrorKind.ERROR, p.error_status)}: {p.error}"
+            for p in failed
+        )
         return Verdict.fail(reason), ERROR
     verdict = strategy.combine([p.verdict or Verdict.fail("no answer") for p in parts])
     if verdict.categories is None:

@@ -71,7 +71,7 @@ async def _row(request: web.Request) -> RunRow | web.Response:
 
 async def _summary(request: web.Request, row: RunRow) -> dict[str, Any]:
     if row.summary is not None and row.status != "started":
-        return row.summary
+        return row.summary.to_json()
     return await asyncio.to_thread(request.app[LIVE].summary, row)
 
 

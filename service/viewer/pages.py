@@ -57,7 +57,7 @@ def _status(status: str) -> str:
 def runs_page(rows: Sequence[RunRow]) -> str:
     body_rows = []
     for r in rows:
-        s = r.summary or {}
+        s: dict[str, Any] = r.summary.to_json() if r.summary else {}
         multi, binary = s.get("multi_policy_accuracy"), s.get("binary_accuracy")
         sph = s.get("samples_per_hour")
         body_rows.append(
@@ -122,7 +122,7 @@ def _grids(rows: Sequence[RunRow]) -> str:
                 if found is None:
                     tds.append('<td class="muted">-</td>')
                     continue
-                s = found.summary or {}
+                s: dict[str, Any] = found.summary.to_json() if found.summary else {}
                 fig = s.get("multi_policy_accuracy") or s.get("binary_accuracy")
                 tds.append(f'<td><a href="{run_url(found.run_id)}">{interval(fig)}</a></td>')
             body.append(f'<tr><th scope="row">{esc(m)}</th>{"".join(tds)}</tr>')
