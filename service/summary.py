@@ -94,8 +94,9 @@ class Headline(_Figures):
 
 
 class Tokens(_Figures):
-    prompt: int = 0
-    completion: int = 0
+    #: ``None``: the server sent no ``usage`` (shown as n/a, never as 0)
+    prompt: int | None = 0
+    completion: int | None = 0
 
 
 class TokenRates(_Figures):

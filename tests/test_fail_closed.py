@@ -298,7 +298,7 @@ async def test_a_small_run_beyond_the_budget_fails_at_the_end(
     async with sim(faults=FaultConfig(rates=(("400", 0.2),)), seed=1) as (url, _app):
         config = build_run_config({"dataset": str(BALANCED), "base_url": url, "limit": 10})
         result = await Run(prepare(config), store).execute()
-    s = result.summary
+    s = result.summary.to_json()
     assert 0 < s["errors"] < 10
     assert result.status == "failed" and store.get_run(result.run_id).status == "failed"
     assert s["failure"].startswith(f"{s['errors']} of 10 samples failed")
@@ -313,7 +313,7 @@ async def test_a_budget_of_one_lets_errors_through(sim: SimFactory, store: Store
             {"dataset": str(BALANCED), "base_url": url, "limit": 10, "max_error_rate": 1.0}
         )
         result = await Run(prepare(config), store).execute()
-    assert result.status == "success" and result.summary["errors"] > 0
+    assert result.status == "success" and result.summary.to_json()["errors"] > 0
 
 
 # -- batching: a model's 404 is not a missing route ------------------------------------------
@@ -355,7 +355,7 @@ async def test_a_mistyped_ensemble_member_leaves_the_healthy_one_on_its_route(
             }
         )
         result = await Run(prepare(config), store).execute()
-    s = result.summary
+    s = result.summary.to_json()
     assert "/v1/completions" not in hits  # the model's 404 moved nobody to another route
     assert s["route"] == "chat-batch"
     assert result.status == "failed"
@@ -391,7 +391,7 @@ async def test_timed_out_attempts_show_in_request_latency(sim: SimFactory, store
             result = await Run(prepare(config), store).execute()
         finally:
             release.set()
-    s = result.summary
+    s = result.summary.to_json()
     assert result.status == "success" and s["errors"] == 0  # retried on the live server
     assert s["request_timeouts"] >= 1
     assert s["request_latency_seconds"]["p99"] >= 1.0  # the hang shows, not only in samples

@@ -51,7 +51,7 @@ async def test_a_run_shows_the_servers_own_figures_beside_its_own(
         async with sim() as (url, _app):
             config = build_run_config({"dataset": str(BALANCED), "base_url": url})
             result = await Run(prepare(config), store).execute()
-        s = result.summary
+        s = result.summary.to_json()
         server = s["server"]
         assert server is not None and server["metrics_urls"] == [metrics_url(url)]
         # the server counted exactly the client's requests and tokens
@@ -65,9 +65,12 @@ async def test_a_run_shows_the_servers_own_figures_beside_its_own(
         assert server["mean_queue_seconds"] is not None and server["mean_queue_seconds"] >= 0
         assert server["scrapes"] >= 2  # at the start and at the end
         # the record keeps them, and the reports show them
-        assert store.get_run(result.run_id).summary["server"] == server
+        assert store.get_run(result.run_id).summary.to_json()["server"] == server
         stored = summarise(store, result.run_id)
-        assert stored.summary["server"] == server and stored.summary["route"] == "chat"
+        assert (
+            stored.summary.to_json()["server"] == server
+            and stored.summary.to_json()["route"] == "chat"
+        )
         report = render_markdown(ReportData(title="t", runs=[stored]))
         rate = f"{server['prefix_cache_hit_rate']:.1%}"
         assert f"prefix-cache hit rate {rate}" in report
@@ -81,7 +84,7 @@ async def test_a_server_without_metrics_has_no_server_figures(store: Store) -> N
     async with upstream({("POST", "/v1/chat/completions"): chat}) as (url, hits):
         config = build_run_config({"dataset": str(BALANCED), "base_url": url, "limit": 5})
         result = await Run(prepare(config), store).execute()
-    assert result.summary["server"] is None
+    assert result.summary.to_json()["server"] is None
     assert hits["/metrics"] == 1  # asked once, at the start; not again
     assert result.status == "success"
 

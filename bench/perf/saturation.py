@@ -64,8 +64,8 @@ async def _one(
             hits = await _metric(session, metrics, "vllm:prefix_cache_hits_total")
     s = result.summary
     n = s.requests
-    prompt = s.tokens.prompt / n
-    output = s.tokens.completion / n
+    prompt = (s.tokens.prompt or 0) / n  # the simulator always reports usage
+    output = (s.tokens.completion or 0) / n
     profile = sim.resolved_profile()
     capacity = predict(
         profile,

@@ -124,7 +124,7 @@ def count(value: float | None) -> str:
 
 def server_cells(run: Any) -> tuple[str, ...] | None:
     """A run's row of server figures, or ``None`` where its server exposed none."""
-    s = run.summary
+    s = run.summary.to_json()
     srv = s.get("server")
     if not srv:
         return None
