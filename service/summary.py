@@ -200,6 +200,19 @@ class RunSummary(_Figures):
     batch_size: int | None = None
     endpoints: dict[str, EndpointFigures] | None = None
     concurrency_limit_history: list[int] | None = None
+    # -- how the run went (service/runner.py, service/run_health.py) ------------------------
+    #: chat / chat-batch / completions / offline-batch: the route the requests took
+    route: str | None = None
+    #: why a ``failed`` run failed: the one line the CLI prints
+    failure: str | None = None
+    #: preflight notes (a server that does not list its models, one of several down, ...)
+    notes: list[str] | None = None
+    #: the server's own figures over the run, from its vLLM /metrics (service/server_metrics.py)
+    server: dict[str, Any] | None = None
+    #: every finished sample per hour, failures included (samples_per_hour counts scored ones)
+    completed_per_hour: float | None = None
+    #: attempts that timed out (they are in request latency too)
+    request_timeouts: int = 0
     summary_version: int = SUMMARY_VERSION
 
     @classmethod

@@ -191,7 +191,8 @@ def test_validate_json_shows_task_counts(tmp_path: Path) -> None:
 # -- running each task ----------------------------------------------------------------------
 async def task_run(sim: SimFactory, store: Store, path: Path, task: Task, **kw: Any) -> Any:
     error_rate = kw.pop("error_rate", 0.0)
-    async with sim(datasets=[path], error_rate=error_rate, seed=5) as (url, _app):
+    served = {"model": kw["model"]} if "model" in kw else {}  # it must serve the run's model
+    async with sim(datasets=[path], error_rate=error_rate, seed=5, **served) as (url, _app):
         config = build_run_config(
             {"dataset": str(path), "base_url": url, "concurrency": 16, "task": task, **kw}
         )
@@ -328,12 +329,13 @@ async def test_guardreasoner_prompt_only_answers_are_read_on_the_request_line(
         {"id": f"b{i}", "text": f"benign request {i}", "unsafe": False} for i in range(10)
     ]
     path = write(tmp_path / "sst.jsonl", *lines)
-    async with sim(datasets=[path], error_rate=0.0, seed=1) as (url, _app):
+    model = "yueliu1999/GuardReasoner-8B"
+    async with sim(datasets=[path], error_rate=0.0, seed=1, model=model) as (url, _app):
         config = build_run_config(
             {
                 "dataset": str(path),
                 "base_url": url,
-                "model": "yueliu1999/GuardReasoner-8B",
+                "model": model,
                 "concurrency": 8,
             }
         )
