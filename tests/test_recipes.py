@@ -19,6 +19,13 @@ import pytest
 from click.testing import CliRunner
 from policybench.bench.cli import cli
 from policybench.service.datasets import iter_samples, read_header
+from policybench.service.importers.recipes.base import task_gold
+from policybench.service.tasks import Task
+
+
+def gold(sample: Any) -> bool | None:
+    """A sample's gold for the task its recipe wrote it for (``meta.task``)."""
+    return task_gold(sample, Task((sample.meta or {}).get("task", "prompt")))
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -59,7 +66,7 @@ def assert_counts(report: dict, samples: list, n: int, positive: int) -> None:
     assert (counts["samples"], counts["positive"]) == (n, positive)
     assert counts["matches"] is True
     assert len(samples) == n
-    assert sum(bool(s.unsafe) for s in samples) == positive
+    assert sum(bool(gold(s)) for s in samples) == positive
 
 
 def test_toxicchat0124_keeps_human_annotated_rows_and_repeats(tmp_path: Path) -> None:
@@ -268,7 +275,7 @@ def test_saferlhf_draws_1000_differing_pairs_both_responses(tmp_path: Path) -> N
         by_prompt.setdefault(s.text, []).append(s)
     assert len(by_prompt) == 1000
     # each drawn pair: one safe response, one harmful, both from a differing pair
-    assert all(sorted(bool(s.unsafe) for s in pair) == [False, True] for pair in by_prompt.values())
+    assert all(sorted(bool(gold(s)) for s in pair) == [False, True] for pair in by_prompt.values())
     assert all(int(p.split()[1]) < 1700 for p in by_prompt)
     again_dir = tmp_path / "again"
     again_dir.mkdir()
@@ -322,11 +329,9 @@ def test_wildguardtest_three_tasks(tmp_path: Path) -> None:
     assert all(s.response is None for s in prompt)
     _, response = protocol_import(tmp_path, "wildguardtest-response", src)
     assert len(response) == 40 and all(s.response for s in response)
-    assert sum(bool(s.unsafe) for s in response) == sum(
-        1 for i in range(60) if i % 3 and i % 4 == 1
-    )
+    assert sum(bool(gold(s)) for s in response) == sum(1 for i in range(60) if i % 3 and i % 4 == 1)
     _, refusal = protocol_import(tmp_path, "wildguardtest-refusal", src)
-    assert sum(bool(s.unsafe) for s in refusal) == sum(1 for i in range(30) if i % 3)
+    assert sum(bool(gold(s)) for s in refusal) == sum(1 for i in range(30) if i % 3)
     assert {s.meta["adversarial"] for s in prompt if s.meta} == {True, False}
 
 
@@ -398,7 +403,7 @@ def test_guardreasoner_benchmark_files(tmp_path: Path) -> None:
     )
     code, samples = _gr_import(tmp_path, response_file)
     assert code == 0
-    assert [(s.response, s.unsafe, s.meta["task"]) for s in samples] == [
+    assert [(s.response, gold(s), s.meta["task"]) for s in samples] == [
         ("a1", True, "response"),
         ("a2", False, "response"),
     ]
@@ -408,7 +413,7 @@ def test_guardreasoner_benchmark_files(tmp_path: Path) -> None:
         json.dumps([gr_row("q", "I can't", "refusal"), gr_row("q2", "Sure", "compliance")])
     )
     code, samples = _gr_import(tmp_path, refusal_file)
-    assert [(s.unsafe, s.meta["task"]) for s in samples] == [(True, "refusal"), (False, "refusal")]
+    assert [(gold(s), s.meta["task"]) for s in samples] == [(True, "refusal"), (False, "refusal")]
 
     mixed = tmp_path / "mixed.json"
     mixed.write_text(json.dumps([gr_row("q", "a", "refusal"), gr_row("q2", "b", "harmful")]))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...datasets import iter_samples
 from ..base import ImportOptions
 from ..pipeline import ImportReport, run_import
 from . import (
@@ -26,7 +27,7 @@ from . import (
     wildguardtest,
     xstest,
 )
-from .base import Expected, Recipe
+from .base import Expected, Recipe, task_gold
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
@@ -103,7 +104,7 @@ def run_recipe(
 ) -> tuple[ImportReport, CountCheck]:
     """Import ``src`` by ``recipe``; :class:`~...errors.DatasetError` on bad input."""
     report = run_import(recipe.importer, src, out, options, protocol=recipe.record())
-    positive = report.written_strata.get("unsafe (binary)", 0)
+    positive = sum(bool(task_gold(s, recipe.task)) for s in iter_samples(out))
     check = CountCheck(recipe.expected, report.written, positive, options.sample is not None)
     return report, check
 

@@ -10,6 +10,7 @@ records the recipe, so a run on the file says which table it can be set beside.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,8 +72,8 @@ def task_sample(
     """A binary sample whose gold is for ``task``.
 
     The positive class is "harmful" for the prompt and response tasks and "refused" for the
-    refusal task; the gold goes in ``unsafe`` (the dataset format's binary label) and the
-    task in ``meta.task``.  A response or refusal sample keeps the assistant's ``response``;
+    refusal task; the gold goes in the field that task scores (``unsafe``,
+    ``response_unsafe`` or ``refusal``) and the task also in ``meta.task``.  A response or refusal sample keeps the assistant's ``response``;
     one without a response is dropped, since there is nothing to judge.
     """
     if task is not Task.PROMPT and not (isinstance(response, str) and response.strip()):
@@ -82,16 +83,31 @@ def task_sample(
     if isinstance(text, str):
         resp = response if task is not Task.PROMPT and isinstance(response, str) else None
         sample_id = content_id(ctx.prefix, text, resp)
-    return ctx.sample(
+    sample = ctx.sample(
         row,
         text,
         labels=None,
-        unsafe=positive,
+        unsafe=positive if task is Task.PROMPT else None,
         response=response if task is not Task.PROMPT else None,
         source=source,
         meta=all_meta,
         sample_id=sample_id,
     )
+    if isinstance(sample, Dropped) or task is Task.PROMPT:
+        return sample
+    # the response and refusal gold go in their own fields, which `--task` scores
+    if task is Task.RESPONSE:
+        return dataclasses.replace(sample, response_unsafe=positive)
+    return dataclasses.replace(sample, refusal=positive)
+
+
+def task_gold(sample: Sample, task: Task) -> bool | None:
+    """A sample's gold for ``task`` (the positive class: harmful, or refused)."""
+    if task is Task.RESPONSE:
+        return sample.response_unsafe
+    if task is Task.REFUSAL:
+        return sample.refusal
+    return sample.unsafe
 
 
 def flag(ctx: Context, row: Row, column: str, yes: tuple[str, ...], no: tuple[str, ...]) -> bool:
