@@ -394,7 +394,8 @@ async def test_timed_out_attempts_show_in_request_latency(sim: SimFactory, store
     s = result.summary.to_json()
     assert result.status == "success" and s["errors"] == 0  # retried on the live server
     assert s["request_timeouts"] >= 1
-    assert s["request_latency_seconds"]["p99"] >= 1.0  # the hang shows, not only in samples
+    # the hang shows, not only in samples (percentiles come from a log histogram: within 5%)
+    assert s["request_latency_seconds"]["p99"] >= 0.95
 
 
 def test_the_cli_default_error_budget_is_the_configs() -> None:

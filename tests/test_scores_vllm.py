@@ -36,7 +36,7 @@ async def _run(vllm: VllmPool, store: Store, **cfg: Any) -> tuple[dict[str, Any]
     }
     result = await Run(prepare(build_run_config(values)), store).execute()
     assert result.status == "success"
-    return result.summary, list(store.iter_records(result.run_id))
+    return result.summary.to_json(), list(store.iter_records(result.run_id))
 
 
 async def test_logprob_scores_from_real_vllm_chat_route(vllm: VllmPool, store: Store) -> None:
